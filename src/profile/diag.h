@@ -34,6 +34,16 @@ void diagnostics_done(Diagnostics *d);
  * still move so that an error is never lost. */
 int diag_add(Diagnostics *d, DiagSeverity severity, const char *file, unsigned line, unsigned column,
              const char *format, ...) _printf_(6, 7);
+/* Past this many entries only the counters move: a hostile file cannot make us collect (or compute)
+ * gigabytes of messages. */
+#define DIAG_ITEMS_MAX 1000U
+/* Whether further entries would only be counted; callers skip costly work (suggestions) then. */
+bool diagnostics_full(const Diagnostics *d);
+
+/* Orders the entries from index "from" on by line and column (stably), so that the problems of one
+ * file read top to bottom whatever order the checks ran in. */
+void diagnostics_sort(Diagnostics *d, size_t from);
+
 /* "file:line:column: error: message", one per line. */
 void diagnostics_print(const Diagnostics *d, FILE *f);
 /* The closest of "candidates" to "word" within a small edit distance, for "did you mean". */

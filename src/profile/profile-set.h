@@ -17,6 +17,13 @@ typedef struct ProfileSet ProfileSet;
 ProfileSet *profile_set_free(ProfileSet *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ProfileSet *, profile_set_free);
 
+/* An empty set, to fill with profile_set_add*(). */
+int profile_set_new(ProfileSet **ret);
+/* Adds an already parsed profile (taking ownership on success), replacing one of the same name. */
+int profile_set_add(ProfileSet *s, Profile *p);
+/* The parsed, unresolved profile "name", NULL if unknown or invalid. */
+const Profile *profile_set_get(const ProfileSet *s, const char *name);
+
 /* Loads every *.yaml of the search path under "root" (NULL: $UNIFIED_ROOT or "/"). A file that
  * fails to parse is recorded in "diag" and left out; the rest is still loaded. */
 int profile_set_load(const char *root, Diagnostics *diag, ProfileSet **ret);
@@ -32,4 +39,9 @@ const char *profile_set_path(const ProfileSet *s, const char *name);
  * unknown agent, dependency cycle...) go into "diag" and give -EBADMSG; an unknown profile gives
  * -ENOENT with a diagnostic naming it. Warnings (budget exceeded, exec missing on this machine)
  * do not fail. */
+/* A profile that failed to parse gives -EBADMSG without new diagnostics: they were added when it
+ * was loaded. Layering: bases in order (a later base's agent overrides an earlier one field by field),
+ * then include/exclude on the inherited agents, then this profile's agents (same name: override field
+ * by field), then `defaults:` (merged along the chain, this profile's win) under every agent's own
+ * settings, then the built-in defaults of agent_init_defaults() under everything. */
 int profile_set_resolve(const ProfileSet *s, const char *name, Diagnostics *diag, Profile **ret);

@@ -65,6 +65,44 @@ typedef struct SandboxConfig {
         bool private_devices;   /* PrivateDevices=; vision agents that need a GPU turn it off */
 } SandboxConfig;
 
+/* Which settings a profile gave explicitly (Agent.set), so that resolution can layer an agent over
+ * the one it overrides and over the profile's `defaults:` field by field. */
+typedef enum AgentField {
+        AGENT_FIELD_DESCRIPTION,
+        AGENT_FIELD_EXEC,
+        AGENT_FIELD_ENV,
+        AGENT_FIELD_MEMORY_MAX,
+        AGENT_FIELD_MEMORY_HIGH,
+        AGENT_FIELD_CPU_QUOTA,
+        AGENT_FIELD_CPU_WEIGHT,
+        AGENT_FIELD_TASKS_MAX,
+        AGENT_FIELD_ESSENTIAL,
+        AGENT_FIELD_NOTIFY,
+        AGENT_FIELD_WATCHDOG,
+        AGENT_FIELD_REQUIRES,
+        AGENT_FIELD_LAZY,
+        AGENT_FIELD_RESTART_POLICY,
+        AGENT_FIELD_RESTART_DELAY,
+        AGENT_FIELD_RESTART_MAX_DELAY,
+        AGENT_FIELD_RESTART_STEPS,
+        AGENT_FIELD_RESTART_MAX_ATTEMPTS,
+        AGENT_FIELD_RESTART_WINDOW,
+        AGENT_FIELD_BREAKER_THRESHOLD,
+        AGENT_FIELD_BREAKER_WINDOW,
+        AGENT_FIELD_BREAKER_COOLDOWN,
+        AGENT_FIELD_BREAKER_MAX_COOLDOWN,
+        AGENT_FIELD_BREAKER_PROBATION,
+        AGENT_FIELD_CONDITIONS,
+        AGENT_FIELD_SANDBOX_USER,
+        AGENT_FIELD_SANDBOX_WRITABLE_PATHS,
+        AGENT_FIELD_SANDBOX_NETWORK,
+        AGENT_FIELD_SANDBOX_PROTECT_SYSTEM,
+        AGENT_FIELD_SANDBOX_PRIVATE_DEVICES,
+        _AGENT_FIELD_MAX,
+} AgentField;
+
+#define AGENT_FIELD_BIT(f) (UINT64_C(1) << (f))
+
 typedef struct Agent {
         char *name;             /* unit-name safe, [a-zA-Z0-9_.-], at most AGENT_NAME_MAX */
         char *description;      /* the agent's role, Description= of the unit */
@@ -93,36 +131,68 @@ typedef struct Agent {
         /* Where it was defined, for diagnostics after resolution. */
         char *source_file;
         unsigned source_line;
+        unsigned source_column;
+
+        uint64_t set;           /* AGENT_FIELD_BIT()s given explicitly in the file (before resolution) */
 } Agent;
 
 typedef struct Profile {
         char *name;             /* the file name without ".yaml" */
         char *description;
         char *path;             /* the file it was loaded from */
-        char *extends;          /* the base profile as written, NULL if none */
+        char *extends;          /* the (first) base profile as written, NULL if none */
+        char **bases;           /* all base profiles, in order ("extends: [a, b]"), NULL if none */
         char **include;         /* inherited agents to keep (all if NULL) */
         char **exclude;         /* inherited agents to drop */
 
         uint64_t memory_max;    /* the profile budget, MemoryMax= of unified.slice, LIMIT_UNSET if none */
         uint64_t cpu_quota;     /* permyriad of the whole machine (10000 = all CPUs), 0 = unset */
+        bool memory_max_set;    /* given in this file ("infinity" too, which lifts an inherited budget) */
+        bool cpu_quota_set;
 
         Agent **agents;         /* in file order, bases' agents first once resolved */
         size_t n_agents;
+
+        /* The `defaults:` block: settings for every agent that does not set them (only the fields in
+         * defaults->set count). NULL if none. Resolution merges the bases' defaults into it and applies
+         * them to every agent, so a resolved profile's agents are complete. */
+        Agent *defaults;
+
+        /* Positions for diagnostics found after parsing (resolution), 0 if the key is absent. */
+        unsigned line_extends, column_extends;
+        unsigned line_select, column_select;    /* include: or exclude: */
+        unsigned line_resources, column_resources;
 } Profile;
 
 /* Fills the defaults for fields a profile did not set: the one place they live. */
 void agent_init_defaults(Agent *a);
+/* A new agent with defaults filled in and nothing marked as set. */
+Agent *agent_new(void);
+/* Copies every field marked in src->set over "dst" (env merged per variable, the rest replaced),
+ * and marks it set in dst. */
+int agent_merge(Agent *dst, const Agent *src);
 
 Agent *agent_free(Agent *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Agent *, agent_free);
 int agent_copy(const Agent *a, Agent **ret);
 
+Profile *profile_new(void);
 Profile *profile_free(Profile *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Profile *, profile_free);
 
 Agent *profile_find_agent(const Profile *p, const char *name);
+/* Appends, taking ownership of "a" on success. */
+int profile_add_agent(Profile *p, Agent *a);
 /* Whether "name" can be used as an agent name (and so inside "unified-<name>.service"). */
 bool agent_name_is_valid(const char *name);
+/* Profile names follow the same rule (they become "unified@<name>.service" and file names). */
+bool profile_name_is_valid(const char *name);
+/* A program path systemd would accept as ExecStart=: absolute, normalized enough, no NUL. */
+bool exec_path_is_valid(const char *path);
+/* Splits a command line like systemd's ExecStart=: whitespace separates words, '...' and "..."
+ * quote, backslash escapes (\n \t \\ \" \' \xNN, \ + space); no shell, no $VARIABLE expansion.
+ * -EINVAL with *ret_error set to a static reason on bad input. */
+int exec_split(const char *s, char ***ret, const char **ret_error);
 
 /* The unit names systemd knows the agent by: "unified-<name>.service" / ".socket". */
 int agent_unit_name(const Agent *a, const char *suffix, char **ret);
