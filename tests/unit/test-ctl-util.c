@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Tests for unifiedctl's bus-free decisions: exit statuses, the end of --wait, value formatting. */
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "macro.h"
+#include "src/ctl/ctl-util.h"
+
+static void test_exit_from_bus_error(void **state) {
+        static const struct {
+                const char *name;
+                int error;
+                bool status_like;
+                CtlExit expected;
+        } cases[] = {
+                { "org.unified1.Error.NoSuchProfile", -ENOENT, false, CTL_EXIT_NOT_FOUND },
+                { "org.unified1.Error.NoSuchAgent", -ENOENT, true, CTL_EXIT_NOT_FOUND },
+                { "org.unified1.Error.InvalidProfile", -EBADMSG, false, CTL_EXIT_INVALID },
+                { "org.unified1.Error.NoActiveProfile", -ENOENT, true, CTL_EXIT_NOT_RUNNING },
+                { "org.unified1.Error.NoActiveProfile", -ENOENT, false, CTL_EXIT_FAILURE },
+                { "org.unified1.Error.Busy", -EBUSY, false, CTL_EXIT_FAILURE },
+                { "org.freedesktop.DBus.Error.ServiceUnknown", -EHOSTUNREACH, true, CTL_EXIT_NOT_RUNNING },
+                { "org.freedesktop.DBus.Error.ServiceUnknown", -EHOSTUNREACH, false, CTL_EXIT_FAILURE },
+                { "org.freedesktop.DBus.Error.NameHasNoOwner", -ENXIO, true, CTL_EXIT_NOT_RUNNING },
+                { "org.freedesktop.DBus.Error.AccessDenied", -EACCES, false, CTL_EXIT_FAILURE },
+                { "org.freedesktop.DBus.Error.AccessDenied", -EACCES, true, CTL_EXIT_FAILURE },
+                { "org.freedesktop.DBus.Error.InvalidArgs", -EINVAL, false, CTL_EXIT_FAILURE },
+                { NULL, -ENOENT, true, CTL_EXIT_NOT_RUNNING },          /* no system bus socket */
+                { NULL, -ECONNREFUSED, true, CTL_EXIT_NOT_RUNNING },
+                { NULL, -ENOENT, false, CTL_EXIT_FAILURE },
+                { NULL, -ENOMEM, true, CTL_EXIT_FAILURE },
+                { NULL, -ETIMEDOUT, true, CTL_EXIT_FAILURE },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                print_message("case %zu: %s %d %s\n", i, strna(cases[i].name), cases[i].error,
+                              yes_no(cases[i].status_like));
+                assert_int_equal(ctl_exit_from_bus_error(cases[i].name, cases[i].error, cases[i].status_like),
+                                 cases[i].expected);
+        }
+}
+
+static void test_wait_evaluate(void **state) {
+        static const struct {
+                WaitGoal goal;
+                const char *profile, *active, *state;
+                WaitOutcome expected;
+        } cases[] = {
+                /* start */
+                { WAIT_GOAL_START, "core", "core", "starting", WAIT_PENDING },
+                { WAIT_GOAL_START, "core", "core", "running", WAIT_DONE },
+                { WAIT_GOAL_START, "core", "core", "degraded", WAIT_DEGRADED },
+                { WAIT_GOAL_START, "core", "core", "failed", WAIT_FAILED },
+                { WAIT_GOAL_START, "core", "core", "inactive", WAIT_REPLACED },
+                { WAIT_GOAL_START, "core", "core", "stopping", WAIT_PENDING },
+                { WAIT_GOAL_START, "vision", "core", "stopping", WAIT_PENDING },   /* switch under way */
+                { WAIT_GOAL_START, "vision", "core", "starting", WAIT_PENDING },
+                { WAIT_GOAL_START, "vision", "core", "running", WAIT_REPLACED },   /* someone switched back */
+                { WAIT_GOAL_START, "vision", "", "inactive", WAIT_REPLACED },      /* someone stopped it */
+                { WAIT_GOAL_START, "core", "core", "exploded", WAIT_REPLACED },    /* unknown state */
+                { WAIT_GOAL_START, "core", NULL, NULL, WAIT_PENDING },             /* nothing read yet */
+                /* stop */
+                { WAIT_GOAL_STOP, "core", "core", "stopping", WAIT_PENDING },
+                { WAIT_GOAL_STOP, "core", "core", "running", WAIT_PENDING },
+                { WAIT_GOAL_STOP, "core", "", "inactive", WAIT_DONE },
+                { WAIT_GOAL_STOP, "core", "core", "inactive", WAIT_DONE },
+                { WAIT_GOAL_STOP, "core", "vision", "running", WAIT_DONE },         /* not ours: nothing to do */
+                { WAIT_GOAL_STOP, "core", "vision", "stopping", WAIT_PENDING },
+                { WAIT_GOAL_STOP, "core", "core", "failed", WAIT_PENDING },         /* not stopping yet */
+                { WAIT_GOAL_STOP, "", "vision", "running", WAIT_PENDING },           /* whichever is active */
+                { WAIT_GOAL_STOP, NULL, "vision", "failed", WAIT_PENDING },
+                { WAIT_GOAL_STOP, "", "", "inactive", WAIT_DONE },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                print_message("case %zu: %s %s active=%s state=%s\n", i,
+                              cases[i].goal == WAIT_GOAL_START ? "start" : "stop", strna(cases[i].profile),
+                              strna(cases[i].active), strna(cases[i].state));
+                assert_int_equal(ctl_wait_evaluate(cases[i].goal, cases[i].profile, cases[i].active, cases[i].state),
+                                 cases[i].expected);
+        }
+}
+
+static void test_format(void **state) {
+        static const struct {
+                uint64_t bytes;
+                const char *expected;
+        } bytes[] = {
+                { 0, "0B" },
+                { 1023, "1023B" },
+                { 1024, "1K" },
+                { 1536, "1.5K" },
+                { 256ULL << 20, "256M" },
+                { 12373196, "11.8M" },
+                { 2ULL << 30, "2G" },
+                { (1ULL << 40) + (1ULL << 39), "1.5T" },
+                { 1ULL << 60, "1E" },
+                { UINT64_MAX - 1, "16.0E" },
+                { UINT64_MAX, "-" },
+        };
+        static const struct {
+                double health;
+                const char *expected;
+        } health[] = {
+                { 1.0, "1.00" },
+                { 0.0, "0.00" },
+                { 0.954, "0.95" },
+                { 0.956, "0.96" },
+                { -1.0, "-" },
+                { 1.5, "-" },
+                { NAN, "-" },
+        };
+        char buf[CTL_FORMAT_BYTES_MAX];
+
+        for (size_t i = 0; i < ELEMENTSOF(bytes); i++)
+                assert_string_equal(ctl_format_bytes(buf, sizeof(buf), bytes[i].bytes), bytes[i].expected);
+        for (size_t i = 0; i < ELEMENTSOF(health); i++)
+                assert_string_equal(ctl_format_health(buf, sizeof(buf), health[i].health), health[i].expected);
+}
+
+static void test_argument_is_file(void **state) {
+        assert_true(ctl_argument_is_file("./core"));
+        assert_true(ctl_argument_is_file("/etc/unified/profiles/core.yaml"));
+        assert_true(ctl_argument_is_file("mine.yaml"));
+        assert_false(ctl_argument_is_file("core"));
+        assert_false(ctl_argument_is_file(".yaml"));
+        assert_false(ctl_argument_is_file("tutoring-yaml"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_exit_from_bus_error),
+                cmocka_unit_test(test_wait_evaluate),
+                cmocka_unit_test(test_format),
+                cmocka_unit_test(test_argument_is_file),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
