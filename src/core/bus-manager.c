@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The org.unified1 objects: Manager, Profile and Agent vtables, node enumerators, object manager. */
+
+#include <stdio.h>
+
+#include "bus-error.h"
+#include "bus-manager.h"
+#include "config.h"
+#include "strv.h"
+
+#define ACTION_MANAGE_PROFILES "org.unified1.manage-profiles"
+#define ACTION_MANAGE_AGENTS "org.unified1.manage-agents"
+
+/* ---------------------------------------------------------------------------------------------------
+ * Manager */
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", PROJECT_VERSION);
+}
+
+static int property_get_active_profile(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", manager_active_profile_name(userdata));
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "s", profile_state_to_string(m->state));
+}
+
+static int property_get_health_score(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "d", manager_health_score(userdata));
+}
+
+static int property_get_n_agents(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) m->n_agents);
+}
+
+static int property_get_n_active_agents(sd_bus *bus, const char *path, const char *interface,
+                                        const char *property, sd_bus_message *reply, void *userdata,
+                                        sd_bus_error *error) {
+        return sd_bus_message_append(reply, "u", manager_count_active_agents(userdata));
+}
+
+static int method_list_profiles(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sso)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_profiles; i++) {
+                ProfileEntry *e = m->profiles[i];
+
+                r = sd_bus_message_append(reply, "(sso)", e->name,
+                                          e->profile ? strempty(e->profile->description) : "", e->object_path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_agents(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssssdso)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_agents; i++) {
+                AgentRuntime *a = m->agents[i];
+
+                r = sd_bus_message_append(reply, "(ssssdso)", a->name, a->unit, a->active_state ?: "inactive",
+                                          strempty(a->breaker), a->health, strempty(a->profile), a->object_path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_profile(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name;
+        ProfileEntry *e;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        if (!manager_name_is_valid(name))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid profile name '%s'.", name);
+        e = manager_find_profile(m, name);
+        if (!e)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_PROFILE, "No profile '%s'.", name);
+        return sd_bus_reply_method_return(msg, "o", e->object_path);
+}
+
+static int lookup_agent(Manager *m, const char *name, AgentRuntime **ret, sd_bus_error *error) {
+        AgentRuntime *a;
+
+        if (!manager_name_is_valid(name))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid agent name '%s'.", name);
+        if (!m->active)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_ACTIVE_PROFILE, "No profile is active.");
+        a = manager_find_agent(m, name);
+        if (!a)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_AGENT, "Profile '%s' has no agent '%s'.",
+                                         m->active->name, name);
+        *ret = a;
+        return 0;
+}
+
+static int method_get_agent(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        AgentRuntime *a;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        r = lookup_agent(userdata, name, &a, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "o", a->object_path);
+}
+
+static int method_start_profile(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        if (!manager_name_is_valid(name))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid profile name '%s'.", name);
+        r = polkit_check(m->polkit, msg, ACTION_MANAGE_PROFILES, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; this call comes back with the answer */
+        r = manager_start_profile(m, name, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_stop_profile(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        if (!isempty(name) && !manager_name_is_valid(name))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid profile name '%s'.", name);
+        r = polkit_check(m->polkit, msg, ACTION_MANAGE_PROFILES, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        r = manager_stop_profile(m, name, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_reload_profiles(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        r = polkit_check(m->polkit, msg, ACTION_MANAGE_PROFILES, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        r = manager_reload_profiles(m, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int restart_agent(Manager *m, sd_bus_message *msg, const char *name, sd_bus_error *error) {
+        AgentRuntime *a;
+        int r;
+
+        r = lookup_agent(m, name, &a, error);
+        if (r < 0)
+                return r;
+        r = polkit_check(m->polkit, msg, ACTION_MANAGE_AGENTS, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        /* Replies when systemd has queued the restart. */
+        return manager_restart_agent(m, a, msg, error);
+}
+
+static int method_restart_agent(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        return restart_agent(userdata, msg, name, error);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ActiveProfile", "s", property_get_active_profile, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HealthScore", "d", property_get_health_score, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NAgents", "u", property_get_n_agents, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NActiveAgents", "u", property_get_n_active_agents, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("SystemdVersion", "u", NULL, offsetof(Manager, systemd_version), SD_BUS_VTABLE_PROPERTY_CONST),
+
+        SD_BUS_METHOD_WITH_ARGS("ListProfiles", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sso)", profiles),
+                                method_list_profiles, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListAgents", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssdso)", agents),
+                                method_list_agents, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetProfile", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", path),
+                                method_get_profile, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetAgent", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", path),
+                                method_get_agent, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartProfile", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                method_start_profile, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StopProfile", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                method_stop_profile, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ReloadProfiles", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
+                                method_reload_profiles, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RestartAgent", SD_BUS_ARGS("s", agent), SD_BUS_NO_RESULT,
+                                method_restart_agent, SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_SIGNAL_WITH_ARGS("ProfileStateChanged", SD_BUS_ARGS("s", profile, "s", state), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("BreakerChanged", SD_BUS_ARGS("s", agent, "s", state, "s", reason), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("AgentFailed", SD_BUS_ARGS("s", agent, "s", result), 0),
+
+        SD_BUS_VTABLE_END,
+};
+
+/* ---------------------------------------------------------------------------------------------------
+ * Profile objects */
+
+static int profile_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                        sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        ProfileEntry *e;
+        int r;
+
+        r = sd_bus_path_decode(path, UNIFIED_PROFILE_PATH_PREFIX, &name);
+        if (r <= 0)
+                return r;
+        e = manager_find_profile(userdata, name);
+        if (!e)
+                return 0;
+        *found = e;
+        return 1;
+}
+
+static int profile_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+        Manager *m = userdata;
+        int r;
+
+        for (size_t i = 0; i < m->n_profiles; i++) {
+                r = strv_extend(&l, m->profiles[i]->object_path);
+                if (r < 0)
+                        return r;
+        }
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+static int property_get_profile_string(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        ProfileEntry *e = userdata;
+        const char *v = NULL;
+
+        if (streq(property, "Name"))
+                v = e->name;
+        else if (streq(property, "Path"))
+                v = e->path;
+        else if (streq(property, "Error"))
+                v = e->error;
+        else if (e->profile && streq(property, "Description"))
+                v = e->profile->description;
+        else if (e->profile && streq(property, "Extends"))
+                v = e->profile->extends;
+        return sd_bus_message_append(reply, "s", strempty(v));
+}
+
+static int property_get_profile_agents(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        ProfileEntry *e = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; e->profile && i < e->profile->n_agents; i++) {
+                r = sd_bus_message_append(reply, "s", e->profile->agents[i]->name);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_profile_budget(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        ProfileEntry *e = userdata;
+        _cleanup_(unit_spec_freep) UnitSpec *slice = NULL;
+        const UnitProperty *p;
+        int r;
+
+        if (!e->profile)
+                return sd_bus_message_append(reply, "t", UINT64_MAX);
+        r = plan_slice(e->profile, e->manager->n_cpus, &slice);
+        if (r < 0)
+                return r;
+        p = unit_spec_get(slice, property);
+        return sd_bus_message_append(reply, "t", p ? p->t : UINT64_MAX);
+}
+
+static int property_get_profile_active(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        ProfileEntry *e = userdata;
+        return sd_bus_message_append(reply, "b", (int) streq(manager_active_profile_name(e->manager), e->name));
+}
+
+static const sd_bus_vtable profile_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", property_get_profile_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Description", "s", property_get_profile_string, 0, 0),
+        SD_BUS_PROPERTY("Path", "s", property_get_profile_string, 0, 0),
+        SD_BUS_PROPERTY("Extends", "s", property_get_profile_string, 0, 0),
+        SD_BUS_PROPERTY("Error", "s", property_get_profile_string, 0, 0),
+        SD_BUS_PROPERTY("Agents", "as", property_get_profile_agents, 0, 0),
+        SD_BUS_PROPERTY("MemoryMax", "t", property_get_profile_budget, 0, 0),
+        SD_BUS_PROPERTY("CPUQuotaPerSecUSec", "t", property_get_profile_budget, 0, 0),
+        SD_BUS_PROPERTY("Active", "b", property_get_profile_active, 0, 0),
+        SD_BUS_VTABLE_END,
+};
+
+/* ---------------------------------------------------------------------------------------------------
+ * Agent objects */
+
+static int agent_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                      sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        AgentRuntime *a;
+        int r;
+
+        r = sd_bus_path_decode(path, UNIFIED_AGENT_PATH_PREFIX, &name);
+        if (r <= 0)
+                return r;
+        a = manager_find_agent(userdata, name);
+        if (!a)
+                return 0;
+        *found = a;
+        return 1;
+}
+
+static int agent_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+        Manager *m = userdata;
+        int r;
+
+        for (size_t i = 0; i < m->n_agents; i++) {
+                r = strv_extend(&l, m->agents[i]->object_path);
+                if (r < 0)
+                        return r;
+        }
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+static int property_get_agent_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        AgentRuntime *a = userdata;
+        bool b = false;
+
+        if (streq(property, "Essential"))
+                b = a->essential;
+        else if (streq(property, "Lazy"))
+                b = a->lazy;
+        else if (streq(property, "Waiting"))
+                b = manager_agent_is_waiting(a->manager, a);
+        return sd_bus_message_append(reply, "b", (int) b);
+}
+
+static int property_get_agent_active_state(sd_bus *bus, const char *path, const char *interface,
+                                           const char *property, sd_bus_message *reply, void *userdata,
+                                           sd_bus_error *error) {
+        AgentRuntime *a = userdata;
+        return sd_bus_message_append(reply, "s", a->active_state ?: "inactive");
+}
+
+static int property_get_agent_requires(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        AgentRuntime *a = userdata;
+        return sd_bus_message_append_strv(reply, a->requires ?: (char *[]) { NULL });
+}
+
+static int property_get_agent_memory_current(sd_bus *bus, const char *path, const char *interface,
+                                             const char *property, sd_bus_message *reply, void *userdata,
+                                             sd_bus_error *error) {
+        AgentRuntime *a = userdata;
+        _cleanup_free_ char *p = NULL;
+        unsigned long long v;
+        uint64_t value = UINT64_MAX;
+        FILE *f;
+
+        /* cgroupfs files are served from memory: reading one never blocks. */
+        if (asprintf(&p, "/sys/fs/cgroup/" UNIFIED_SLICE "/%s/memory.current", a->unit) < 0)
+                return -ENOMEM;
+        f = fopen(p, "re");
+        if (f) {
+                if (fscanf(f, "%llu", &v) == 1)
+                        value = v;
+                fclose(f);
+        }
+        return sd_bus_message_append(reply, "t", value);
+}
+
+static int method_agent_restart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        AgentRuntime *a = userdata;
+        return restart_agent(a->manager, msg, a->name, error);
+}
+
+static const sd_bus_vtable agent_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", NULL, offsetof(AgentRuntime, name), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Description", "s", NULL, offsetof(AgentRuntime, description), 0),
+        SD_BUS_PROPERTY("Profile", "s", NULL, offsetof(AgentRuntime, profile), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Unit", "s", NULL, offsetof(AgentRuntime, unit), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ActiveState", "s", property_get_agent_active_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("SubState", "s", NULL, offsetof(AgentRuntime, sub_state), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Result", "s", NULL, offsetof(AgentRuntime, result), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MainPID", "u", NULL, offsetof(AgentRuntime, main_pid), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Restarts", "u", NULL, offsetof(AgentRuntime, n_restarts), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Breaker", "s", NULL, offsetof(AgentRuntime, breaker), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BreakerTrips", "u", NULL, offsetof(AgentRuntime, breaker_trips),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Health", "d", NULL, offsetof(AgentRuntime, health), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Essential", "b", property_get_agent_bool, 0, 0),
+        SD_BUS_PROPERTY("Lazy", "b", property_get_agent_bool, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Waiting", "b", property_get_agent_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Requires", "as", property_get_agent_requires, 0, 0),
+        SD_BUS_PROPERTY("MemoryMax", "t", NULL, offsetof(AgentRuntime, memory_max), 0),
+        SD_BUS_PROPERTY("MemoryCurrent", "t", property_get_agent_memory_current, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("Restart", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_agent_restart,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+int bus_manager_add_objects(Manager *m) {
+        int r;
+
+        r = sd_bus_add_object_vtable(m->bus, NULL, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, manager_vtable, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, UNIFIED_PROFILE_PATH_PREFIX, UNIFIED_PROFILE_IFACE,
+                                       profile_vtable, profile_find, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(m->bus, NULL, UNIFIED_PROFILE_PATH_PREFIX, profile_enumerate, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, UNIFIED_AGENT_PATH_PREFIX, UNIFIED_AGENT_IFACE, agent_vtable,
+                                       agent_find, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(m->bus, NULL, UNIFIED_AGENT_PATH_PREFIX, agent_enumerate, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_object_manager(m->bus, NULL, UNIFIED_OBJECT_PATH);
+}

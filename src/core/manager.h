@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The daemon's state: the event loop and bus, the profiles on disk, the active profile and its
+ * agents, and the state machine that switches profiles (inactive, starting, running, degraded,
+ * failed, stopping). All systemd calls are asynchronous; systemd's answers come back as JobRemoved,
+ * UnitRemoved and PropertiesChanged signals. */
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "agent-runtime.h"
+#include "plan.h"
+#include "polkit.h"
+#include "profile-set.h"
+
+#define UNIFIED_BUS_NAME "org.unified1"
+#define UNIFIED_OBJECT_PATH "/org/unified1"
+#define UNIFIED_MANAGER_IFACE "org.unified1.Manager"
+#define UNIFIED_PROFILE_IFACE "org.unified1.Profile"
+#define UNIFIED_AGENT_IFACE "org.unified1.Agent"
+#define UNIFIED_PROFILE_PATH_PREFIX "/org/unified1/profile"
+#define UNIFIED_AGENT_PATH_PREFIX "/org/unified1/agent"
+
+/* A profile found on disk, resolved once per (re)load for the Profile objects. */
+typedef struct ProfileEntry {
+        Manager *manager;
+        char *name;
+        char *object_path;
+        char *path;             /* the file */
+        Profile *profile;       /* NULL if it does not validate */
+        char *error;            /* then the first error, "file:line:column: message" */
+} ProfileEntry;
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        PolkitRegistry *polkit;
+        char *state_dir;
+
+        ProfileSet *profile_set;
+        ProfileEntry **profiles;
+        size_t n_profiles;
+
+        Profile *active;                /* the profile deployed or being deployed, owned; NULL if none */
+        AgentRuntime **agents;          /* its agents, in profile order */
+        size_t n_agents;
+        AgentRuntime **leaving;         /* agents being stopped that are no longer in "active" */
+        size_t n_leaving;
+
+        ProfileState state;
+        bool settled;                   /* every agent's first start is over */
+        bool switching;                 /* waiting for stop jobs before starting */
+        SwitchPlan *plan;               /* the switch in progress */
+        char **stop_jobs;               /* job paths the switch waits for */
+        unsigned n_stop_calls;          /* StopUnit calls not answered yet */
+
+        unsigned systemd_version;
+        unsigned n_cpus;
+
+        /* Last values announced with PropertiesChanged. */
+        uint32_t n_active_agents;
+        double health_score;
+};
+
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+int manager_new(Manager **ret);
+/* Connects, loads profiles, subscribes to systemd and adopts the agents a previous instance left
+ * running. Everything before the loop runs; the bus name is requested by the caller afterwards. */
+int manager_startup(Manager *m);
+int manager_run(Manager *m);
+
+/* Profiles on disk. */
+int manager_load_profiles(Manager *m);
+ProfileEntry *manager_find_profile(Manager *m, const char *name);
+AgentRuntime *manager_find_agent(Manager *m, const char *name);
+
+/* The operations behind the D-Bus methods. 0 on success (switch queued), or a D-Bus error set in
+ * "error" and returned. */
+int manager_start_profile(Manager *m, const char *name, sd_bus_error *error);
+int manager_stop_profile(Manager *m, const char *name, sd_bus_error *error);
+int manager_reload_profiles(Manager *m, sd_bus_error *error);
+/* Replies to "request" itself once systemd has queued the restart. */
+int manager_restart_agent(Manager *m, AgentRuntime *a, sd_bus_message *request, sd_bus_error *error);
+
+const char *manager_active_profile_name(const Manager *m);
+uint32_t manager_count_active_agents(const Manager *m);
+double manager_health_score(const Manager *m);
+/* Whether an agent waits for a required agent that is not running. */
+bool manager_agent_is_waiting(const Manager *m, const AgentRuntime *a);
+
+/* Whether "name" may name a profile or agent: [A-Za-z0-9_.-], 1..64 characters, no leading '.'. */
+bool manager_name_is_valid(const char *name);

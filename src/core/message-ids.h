@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* MESSAGE_ID= values of the journal entries an operator acts on; units/unified.catalog explains each
+ * one for `journalctl -x`. Keep the two in sync. */
+
+/* A profile was started from nothing. */
+#define UNIFIED_MESSAGE_PROFILE_STARTED "90ae3bb6b76a47fbb6745ce77115293a"
+/* The active profile was replaced by another one. */
+#define UNIFIED_MESSAGE_PROFILE_SWITCHED "31ee6b0d895c40fe92bca5be575252e8"
+/* The active profile was stopped. */
+#define UNIFIED_MESSAGE_PROFILE_STOPPED "f2ff58d6a44e4ee1898b9a3bf72b0396"
+/* systemd reported an agent failure (exit code, signal, OOM kill, watchdog, start limit). */
+#define UNIFIED_MESSAGE_AGENT_FAILED "e4c6dab7c07c4ff8a7b79584f4831582"
+/* The profile's state changed (running, degraded, failed). */
+#define UNIFIED_MESSAGE_PROFILE_STATE "46707b3b9d4f4df7a278e5953b70e097"

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* State that survives a daemon restart, in the runtime directory. */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "macro.h"
+#include "state.h"
+
+#define ACTIVE_PROFILE_FILE "active-profile"
+
+static void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+
+const char *state_dir(void) {
+        const char *e = getenv("UNIFIED_RUNTIME_DIR");
+        return isempty(e) ? RUNTIME_DIR : e;
+}
+
+int state_save_active_profile(const char *dir, const char *name) {
+        _cleanup_free_ char *path = NULL, *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t l;
+
+        if (asprintf(&path, "%s/" ACTIVE_PROFILE_FILE, dir) < 0)
+                return -ENOMEM;
+        if (isempty(name)) {
+                if (unlink(path) < 0 && errno != ENOENT)
+                        return -errno;
+                return 0;
+        }
+
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        if (asprintf(&tmp, "%s/." ACTIVE_PROFILE_FILE ".tmp", dir) < 0)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        l = strlen(name);
+        if (write(fd, name, l) != (ssize_t) l || write(fd, "\n", 1) != 1) {
+                int r = errno > 0 ? -errno : -EIO;
+                (void) unlink(tmp);
+                return r;
+        }
+        if (rename(tmp, path) < 0) {
+                int r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+int state_load_active_profile(const char *dir, char **ret) {
+        _cleanup_free_ char *path = NULL, *line = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        size_t n = 0;
+        ssize_t l;
+
+        if (asprintf(&path, "%s/" ACTIVE_PROFILE_FILE, dir) < 0)
+                return -ENOMEM;
+        f = fopen(path, "re");
+        if (!f) {
+                if (errno != ENOENT)
+                        return -errno;
+                *ret = NULL;
+                return 0;
+        }
+        l = getline(&line, &n, f);
+        if (l < 0) {
+                *ret = NULL;
+                return 0;
+        }
+        while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == ' '))
+                line[--l] = '\0';
+        *ret = l > 0 ? TAKE_PTR(line) : NULL;
+        return 0;
+}

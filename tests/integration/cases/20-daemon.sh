@@ -1,0 +1,279 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The daemon against real systemd: every profile starts with the right agents and cgroup limits,
+# stop leaves nothing behind, switching keeps common agents, systemctl/D-Bus converge, polkit
+# guards mutations, adoption after SIGKILL, lazy agents, and bad input.
+
+BUS=(org.unified1 /org/unified1 org.unified1.Manager)
+
+# The value of a Manager property, without busctl's type prefix and quotes.
+mgr() {
+        busctl get-property "${BUS[@]}" "$1" | sed -E 's/^[a-z]+ //; s/^"(.*)"$/\1/'
+}
+
+obj_prop() {
+        busctl get-property org.unified1 "$1" "$2" "$3" | sed -E 's/^[a-z]+ //; s/^"(.*)"$/\1/'
+}
+
+profile_path() {
+        busctl call "${BUS[@]}" GetProfile s "$1" | sed -E 's/^o "(.*)"$/\1/'
+}
+
+agent_path() {
+        busctl call "${BUS[@]}" GetAgent s "$1" | sed -E 's/^o "(.*)"$/\1/'
+}
+
+state_settled() {
+        local s
+        s=$(mgr State)
+        [ "$s" = running ] || [ "$s" = degraded ] || [ "$s" = failed ]
+}
+
+state_is() {
+        [ "$(mgr State)" = "$1" ]
+}
+
+# Agent services in unified.slice that are active (the harness' own unified-vm-job.service is not ours).
+active_agent_services() {
+        systemctl list-units --no-legend --plain --state=active --type=service 'unified-*' |
+                awk '$1 != "unified-vm-job.service" { print $1 }'
+}
+
+loaded_agent_units() {
+        systemctl list-units --all --no-legend --plain 'unified-*' |
+                awk '$1 != "unified-vm-job.service" { print $1 }'
+}
+
+no_agent_units() {
+        [ -z "$(loaded_agent_units)" ]
+}
+
+start_and_wait() {
+        assert_ok busctl call "${BUS[@]}" StartProfile s "$1"
+        wait_until 300 state_settled
+        assert_eq "$1" "$(mgr ActiveProfile)" "active profile"
+}
+
+stop_and_wait() {
+        assert_ok busctl call "${BUS[@]}" StopProfile s ""
+        wait_until 120 state_is inactive
+        wait_until 60 no_agent_units
+}
+
+# "quota period" as cgroupfs writes cpu.max for systemd's CPUQuotaPerSecUSec.
+expected_cpu_max() {
+        local usec=$1
+        if [ "$usec" = 18446744073709551615 ]; then echo "max 100000"; else echo "$((usec / 10)) 100000"; fi
+}
+
+expected_memory_max() {
+        if [ "$1" = 18446744073709551615 ]; then echo max; else echo "$1"; fi
+}
+
+# sd_prop UNIT INTERFACE PROPERTY: systemd's raw value over D-Bus (systemctl show formats times).
+sd_prop() {
+        local path
+        path=$(busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager \
+                GetUnit s "$1" | sed -E 's/^o "(.*)"$/\1/')
+        busctl get-property org.freedesktop.systemd1 "$path" "org.freedesktop.systemd1.$2" "$3" | sed -E 's/^[a-z]+ //'
+}
+
+agent_pids() {
+        local a
+        for a in "$@"; do
+                printf '%s %s %s\n' "$a" "$(unit_prop "unified-$a.service" MainPID)" \
+                        "$(unit_prop "unified-$a.service" NRestarts)"
+        done
+}
+
+# The agents of "$1" that need no other agent: a crash of a dependency under load makes systemd
+# restart its dependents (Requires=), which is not the switch's doing.
+independent_agents() {
+        local a
+        for a in $(profile_agents "$1"); do
+                if [ "$(obj_prop "$(agent_path "$a")" org.unified1.Agent Requires)" = "0" ]; then
+                        echo "$a"
+                fi
+        done
+}
+
+# compare_pids BEFORE AFTER: agents running in both with the same NRestarts kept their PID.
+compare_pids() {
+        local a p r p2 r2 n=0
+        while read -r a p r; do
+                read -r _ p2 r2 < <(grep "^$a " <<<"$2")
+                if [ "$p" = 0 ] || [ "$p2" = 0 ] || [ "$r" != "$r2" ]; then
+                        echo "not comparing $a: pid $p -> $p2, restarts $r -> $r2"
+                        continue
+                fi
+                assert_eq "$p" "$p2" "PID of agent $a"
+                n=$((n + 1))
+        done <<<"$1"
+        echo "compared $n agents"
+        [ "$n" -ge 3 ] || _lib_fail "fewer than 3 agents stayed up to compare"
+}
+
+profile_agents() {
+        obj_prop "$(profile_path "$1")" org.unified1.Profile Agents | sed -E 's/^[0-9]+ //; s/"//g'
+}
+
+setup_file() {
+        systemctl start unified.service
+        busctl call "${BUS[@]}" StopProfile s "" || true
+        wait_until 120 state_is inactive
+}
+
+teardown_file() {
+        busctl call "${BUS[@]}" StopProfile s "" || true
+        wait_until 120 state_is inactive || true
+}
+
+test_introspection_reads_well() {
+        local tree
+        assert_ok busctl introspect org.unified1 /org/unified1
+        tree=$(busctl tree org.unified1 --list)
+        assert_match '/org/unified1/profile/core' "$tree" "core profile object"
+        assert_match '/org/unified1/profile/full' "$tree" "full profile object"
+        assert_eq 5 "$(busctl call "${BUS[@]}" ListProfiles | awk '{ print $2 }')" "number of profiles"
+        assert_match '^[0-9]+\.' "$(mgr Version)" "Version"
+        assert_match '^2[0-9][0-9]$' "$(mgr SystemdVersion)" "SystemdVersion"
+}
+
+test_stop_leaves_no_unit() {
+        start_and_wait core
+        stop_and_wait
+        assert_eq "" "$(loaded_agent_units)" "unified-* units loaded after stop"
+        assert_eq "" "$(mgr ActiveProfile)" "active profile after stop"
+}
+
+test_switch_keeps_common_agents() {
+        local core before after
+        start_and_wait core
+        core=$(independent_agents core)
+        before=$(agent_pids $core)
+        start_and_wait vision
+        after=$(agent_pids $core)
+        compare_pids "$before" "$after"
+        start_and_wait core
+        after=$(agent_pids $core)
+        compare_pids "$before" "$after"
+        stop_and_wait
+}
+
+test_systemctl_and_dbus_converge() {
+        start_and_wait core
+        wait_until 60 systemctl is-active --quiet unified@core.service
+        assert_ok systemctl start unified@tutoring.service
+        assert_eq tutoring "$(mgr ActiveProfile)" "active profile after systemctl start unified@tutoring"
+        assert_ok state_settled
+        wait_until 60 sh -c '! systemctl is-active --quiet unified@core.service'
+        assert_eq active "$(systemctl is-active unified@tutoring.service)" "unified@tutoring"
+        assert_ok systemctl stop unified@tutoring.service
+        wait_until 120 state_is inactive
+        wait_until 60 no_agent_units
+}
+
+test_unprivileged_user_reads_but_cannot_start() {
+        local out
+        assert_ok as_user busctl get-property "${BUS[@]}" State
+        assert_ok as_user busctl call "${BUS[@]}" ListProfiles
+        assert_ok as_user busctl tree org.unified1
+        out=$(as_user busctl call "${BUS[@]}" StartProfile s core 2>&1) && _lib_fail "unprivileged StartProfile succeeded"
+        assert_match '(denied|not authorized|Interactive authentication required|Access)' "$out" "error for an unprivileged StartProfile"
+        assert_eq inactive "$(mgr State)" "state after the refused call"
+}
+
+test_sigkill_keeps_agents() {
+        local core before after n_before pid
+        start_and_wait core
+        core=$(independent_agents core)
+        before=$(agent_pids $core)
+        n_before=$(active_agent_services | wc -l)
+        pid=$(unit_prop unified.service MainPID)
+        kill -KILL "$pid"
+        wait_until 60 sh -c "[ \"\$(systemctl show -P MainPID unified.service)\" != $pid ] && [ \"\$(systemctl show -P MainPID unified.service)\" != 0 ]"
+        wait_until 60 state_settled
+        after=$(agent_pids $core)
+        compare_pids "$before" "$after"
+        assert_eq core "$(mgr ActiveProfile)" "active profile after restart"
+        assert_eq "$n_before" "$(active_agent_services | wc -l)" "no duplicate agents"
+        stop_and_wait
+}
+
+test_lazy_agent_starts_on_first_connection() {
+        local sock
+        start_and_wait core
+        assert_eq active "$(systemctl is-active unified-response-formatter.socket)" "lazy agent's socket"
+        assert_eq inactive "$(systemctl is-active unified-response-formatter.service)" "lazy agent before use"
+        sock=$(unit_prop unified-response-formatter.socket Listen | awk '{ print $1 }')
+        sock=${sock%%(*}
+        echo "socket: $sock"
+        curl -s -m 5 --unix-socket "$sock" http://agent/ >/dev/null 2>&1 || true
+        wait_until 60 systemctl is-active --quiet unified-response-formatter.service
+        stop_and_wait
+}
+
+test_bad_arguments_get_errors() {
+        local pid out
+        pid=$(unit_prop unified.service MainPID)
+        out=$(busctl call "${BUS[@]}" StartProfile s '../etc/passwd' 2>&1) && _lib_fail "StartProfile ../etc/passwd succeeded"
+        assert_match "Invalid profile name '../etc/passwd'" "$out" "malformed name"
+        out=$(busctl call "${BUS[@]}" StartProfile s nosuchprofile 2>&1) && _lib_fail "StartProfile nosuchprofile succeeded"
+        assert_match "No profile 'nosuchprofile'" "$out" "unknown profile"
+        out=$(busctl call "${BUS[@]}" StartProfile u 5 2>&1) && _lib_fail "StartProfile with a number succeeded"
+        out=$(busctl call "${BUS[@]}" GetAgent s '' 2>&1) && _lib_fail "GetAgent '' succeeded"
+        assert_match "Invalid agent name" "$out" "empty agent name"
+        out=$(busctl call "${BUS[@]}" RestartAgent s nobody 2>&1) && _lib_fail "RestartAgent without a profile succeeded"
+        assert_match "No profile is active" "$out" "RestartAgent without a profile"
+        assert_eq "$pid" "$(unit_prop unified.service MainPID)" "daemon PID after bad calls"
+        assert_eq inactive "$(mgr State)" "state after bad calls"
+}
+
+test_service_is_hardened() {
+        local out
+        out=$(systemd-analyze security --no-pager unified.service | tail -n1)
+        echo "$out"
+        assert_match 'exposure level for unified.service: [0-9.]+ (OK|SAFE|PERFECT)' "$out" "systemd-analyze security rating"
+}
+
+check_profile_budget() {
+        local p=$1 path n_lazy n mem cpu first a
+        start_and_wait "$p"
+        assert_eq running "$(mgr State)" "state of $p"
+        path=$(profile_path "$p")
+
+        # Every agent is active except lazy ones, which wait on their socket.
+        n=$(mgr NAgents)
+        n_lazy=0
+        for a in $(profile_agents "$p"); do
+                if [ "$(obj_prop "$(agent_path "$a")" org.unified1.Agent Lazy)" = true ]; then
+                        n_lazy=$((n_lazy + 1))
+                fi
+        done
+        assert_eq "$((n - n_lazy))" "$(active_agent_services | wc -l)" "active agent services of $p"
+        assert_eq "$((n - n_lazy))" "$(mgr NActiveAgents)" "NActiveAgents of $p"
+
+        mem=$(obj_prop "$path" org.unified1.Profile MemoryMax)
+        cpu=$(obj_prop "$path" org.unified1.Profile CPUQuotaPerSecUSec)
+        assert_eq "$(expected_memory_max "$mem")" "$(cgroup_file unified.slice memory.max)" "slice memory.max of $p"
+        assert_eq "$(expected_cpu_max "$cpu")" "$(cgroup_file unified.slice cpu.max)" "slice cpu.max of $p"
+
+        # A sampled agent carries its own limits.
+        first=$(active_agent_services | head -n1)
+        assert_eq "$(unit_prop "$first" MemoryMax)" "$(cgroup_file "$first" memory.max)" "memory.max of $first"
+        assert_eq "$(expected_cpu_max "$(sd_prop "$first" Service CPUQuotaPerSecUSec)")" \
+                "$(cgroup_file "$first" cpu.max)" "cpu.max of $first"
+        assert_eq unified.slice "$(unit_prop "$first" Slice)" "slice of $first"
+        assert_eq yes "$(unit_prop "$first" DynamicUser)" "DynamicUser of $first"
+        assert_eq strict "$(unit_prop "$first" ProtectSystem)" "ProtectSystem of $first"
+        assert_match "UNIFIED_PROFILE=" "$(unit_prop "$first" Environment)" "environment of $first"
+
+        stop_and_wait
+        assert_eq "max" "$(cgroup_file unified.slice memory.max)" "slice memory.max after stopping $p"
+}
+
+# One case per profile, last: under TCG the bigger profiles take minutes to come up.
+test_profile_core_budget() { check_profile_budget core; }
+test_profile_vision_budget() { check_profile_budget vision; }
+test_profile_learning_budget() { check_profile_budget learning; }
+test_profile_tutoring_budget() { check_profile_budget tutoring; }
+test_profile_full_budget() { check_profile_budget full; }
