@@ -273,6 +273,13 @@ int main(void) {
                 cmocka_unit_test(test_flood),
         };
 
+        /* cmocka reports a skipped case as "not ok # SKIP", which TAP consumers count as a failure:
+         * without the journal writer, skip the whole file the TAP way instead. */
+        if (!journal_remote()) {
+                printf("1..0 # SKIP systemd-journal-remote is not installed\n");
+                return 0;
+        }
+
         cmocka_set_message_output(CM_OUTPUT_TAP);
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
