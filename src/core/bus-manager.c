@@ -217,6 +217,45 @@ static int restart_agent(Manager *m, sd_bus_message *msg, const char *name, sd_b
         return manager_restart_agent(m, a, msg, error);
 }
 
+static int breaker_control(Manager *m, sd_bus_message *msg, const char *name, bool open, sd_bus_error *error) {
+        AgentRuntime *a;
+        int r;
+
+        r = lookup_agent(m, name, &a, error);
+        if (r < 0)
+                return r;
+        r = polkit_check(m->polkit, msg, ACTION_MANAGE_AGENTS, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        r = open ? supervisor_open_breaker(m->supervisor, a) : supervisor_reset_breaker(m->supervisor, a);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to %s the breaker of '%s': %m",
+                                               open ? "open" : "reset", name);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_reset_breaker(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        return breaker_control(userdata, msg, name, false, error);
+}
+
+static int method_open_breaker(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        return breaker_control(userdata, msg, name, true, error);
+}
+
 static int method_restart_agent(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         const char *name;
         int r;
@@ -254,6 +293,10 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_reload_profiles, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RestartAgent", SD_BUS_ARGS("s", agent), SD_BUS_NO_RESULT,
                                 method_restart_agent, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResetBreaker", SD_BUS_ARGS("s", agent), SD_BUS_NO_RESULT,
+                                method_reset_breaker, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("OpenBreaker", SD_BUS_ARGS("s", agent), SD_BUS_NO_RESULT,
+                                method_open_breaker, SD_BUS_VTABLE_UNPRIVILEGED),
 
         SD_BUS_SIGNAL_WITH_ARGS("ProfileStateChanged", SD_BUS_ARGS("s", profile, "s", state), 0),
         SD_BUS_SIGNAL_WITH_ARGS("BreakerChanged", SD_BUS_ARGS("s", agent, "s", state, "s", reason), 0),
@@ -456,6 +499,11 @@ static int method_agent_restart(sd_bus_message *msg, void *userdata, sd_bus_erro
         return restart_agent(a->manager, msg, a->name, error);
 }
 
+static int method_agent_reset_breaker(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        AgentRuntime *a = userdata;
+        return breaker_control(a->manager, msg, a->name, false, error);
+}
+
 static const sd_bus_vtable agent_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", NULL, offsetof(AgentRuntime, name), SD_BUS_VTABLE_PROPERTY_CONST),
@@ -478,6 +526,8 @@ static const sd_bus_vtable agent_vtable[] = {
         SD_BUS_PROPERTY("MemoryMax", "t", NULL, offsetof(AgentRuntime, memory_max), 0),
         SD_BUS_PROPERTY("MemoryCurrent", "t", property_get_agent_memory_current, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("Restart", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_agent_restart,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResetBreaker", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_agent_reset_breaker,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

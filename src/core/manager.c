@@ -16,6 +16,7 @@
 #include "message-ids.h"
 #include "state.h"
 #include "strv.h"
+#include "supervisor.h"
 #include "systemd-client.h"
 
 #define INSTANCE_TEMPLATE_PREFIX "unified@"
@@ -90,6 +91,9 @@ static void manager_free_profiles(Manager *m) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        /* First: the supervisor saves the journal cursor and drops its bus slots and timers. */
+        manager_metrics_free(m->metrics);
+        supervisor_free(m->supervisor);
         for (size_t i = 0; i < m->n_agents; i++)
                 agent_runtime_free(m->agents[i]);
         free(m->agents);
@@ -265,6 +269,9 @@ uint32_t manager_count_active_agents(const Manager *m) {
 double manager_health_score(const Manager *m) {
         double sum = 0;
 
+        if (m->supervisor)
+                return supervisor_health_score(m->supervisor);
+
         if (m->n_agents == 0)
                 return m->active ? 0.0 : 1.0;
         for (size_t i = 0; i < m->n_agents; i++)
@@ -290,8 +297,8 @@ static void manager_update_state(Manager *m) {
         uint32_t n_active;
         double health;
 
-        /* Until health scoring from the journal lands, an agent's health is whether it runs. */
-        for (size_t i = 0; i < m->n_agents; i++) {
+        /* Without a supervisor (never in the daemon), an agent's health is whether it runs. */
+        for (size_t i = 0; !m->supervisor && i < m->n_agents; i++) {
                 AgentStatus st = agent_runtime_status(m->agents[i]);
                 m->agents[i]->health = st == AGENT_STATUS_OK || st == AGENT_STATUS_SKIPPED ? 1.0 : 0.0;
         }
@@ -301,7 +308,8 @@ static void manager_update_state(Manager *m) {
         else if (m->switching)
                 s = PROFILE_STATE_STARTING;
         else {
-                s = profile_state_from_agents(m->agents, m->n_agents, m->settled);
+                s = m->supervisor ? supervisor_profile_state(m->supervisor, m->settled)
+                                  : profile_state_from_agents(m->agents, m->n_agents, m->settled);
                 if (s != PROFILE_STATE_STARTING)
                         m->settled = true;
         }
@@ -509,6 +517,8 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 } else {
                         log_warning("Failed to start agent %s: %s", a->name, e->message);
                         a->start_failed = true;
+                        if (m->supervisor)
+                                supervisor_start_failed(m->supervisor, a);
                         (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE,
                                                   "AgentFailed", "ss", a->name, "start-failed");
                 }
@@ -531,6 +541,10 @@ static void agent_start(Manager *m, AgentRuntime *a) {
 
         if (!def)
                 return;
+        if (m->supervisor && !supervisor_may_start(m->supervisor, a)) {
+                log_info("Not starting agent %s: its breaker is open.", a->name);
+                return;
+        }
         r = plan_agent_units(m->active, def, m->active->name, m->systemd_version, &svc, &sock);
         if (r < 0) {
                 log_error_errno(r, "Failed to plan the units of agent %s: %m", a->name);
@@ -983,6 +997,12 @@ static int manager_switch(Manager *m, Profile *new) {
         m->plan = TAKE_PTR(plan);
         m->switching = true;
         m->settled = false;
+        if (m->supervisor) {
+                r = supervisor_sync_agents(m->supervisor);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to set up the breakers of profile %s, ignoring: %m",
+                                          manager_active_profile_name(m));
+        }
 
         for (size_t i = 0; i < n; i++)
                 if (is_new[i])
@@ -1098,6 +1118,19 @@ int manager_restart_agent(Manager *m, AgentRuntime *a, sd_bus_message *request, 
                 return sd_bus_error_set_errnof(error, r, "Failed to restart %s: %m", a->unit);
         return 1;
 }
+
+/* ---------------------------------------------------------------------------------------------------
+ * Supervisor callbacks */
+
+static int supervisor_start_agent(Manager *m, AgentRuntime *a) {
+        agent_start(m, a);
+        return a->start_failed && !a->start_in_flight ? -EIO : 0;
+}
+
+static const SupervisorCallbacks supervisor_callbacks = {
+        .start_agent = supervisor_start_agent,
+        .state_changed = manager_update_state,
+};
 
 /* ---------------------------------------------------------------------------------------------------
  * Startup and adoption */
@@ -1263,6 +1296,10 @@ int manager_startup(Manager *m) {
                 return log_error_errno(r, "Failed to load profiles: %m");
         log_info("Loaded %zu profiles.", m->n_profiles);
 
+        r = supervisor_new(m, &supervisor_callbacks, &m->supervisor);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up supervision: %m");
+
         r = bus_manager_add_objects(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add D-Bus objects: %m");
@@ -1291,6 +1328,16 @@ int manager_startup(Manager *m) {
         r = manager_adopt(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to adopt running agents: %m");
+        /* Breakers restored before anything starts: an open one keeps its agent stopped. */
+        r = supervisor_sync_agents(m->supervisor);
+        if (r < 0)
+                return log_error_errno(r, "Failed to restore the breakers: %m");
+        r = supervisor_start(m->supervisor);
+        if (r < 0)
+                log_warning_errno(r, "Failed to follow the journal, health will come from systemd only: %m");
+        r = manager_metrics_new(m, m->supervisor, &m->metrics);
+        if (r < 0)
+                log_warning_errno(r, "Failed to start the metrics endpoint, continuing without it: %m");
         if (m->switching)
                 manager_maybe_finish_stops(m);
         (void) sd_bus_emit_properties_changed(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ActiveProfile",

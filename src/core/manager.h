@@ -10,9 +10,11 @@
 #include <systemd/sd-event.h>
 
 #include "agent-runtime.h"
+#include "manager-metrics.h"
 #include "plan.h"
 #include "polkit.h"
 #include "profile-set.h"
+#include "supervisor.h"
 
 #define UNIFIED_BUS_NAME "org.unified1"
 #define UNIFIED_OBJECT_PATH "/org/unified1"
@@ -57,6 +59,9 @@ struct Manager {
 
         unsigned systemd_version;
         unsigned n_cpus;
+
+        Supervisor *supervisor;         /* breakers, health, journal (supervisor.h) */
+        ManagerMetrics *metrics;        /* the /metrics endpoint (manager-metrics.h) */
 
         /* Last values announced with PropertiesChanged. */
         uint32_t n_active_agents;

@@ -14,3 +14,9 @@
 #define UNIFIED_MESSAGE_AGENT_FAILED "e4c6dab7c07c4ff8a7b79584f4831582"
 /* The profile's state changed (running, degraded, failed). */
 #define UNIFIED_MESSAGE_PROFILE_STATE "46707b3b9d4f4df7a278e5953b70e097"
+/* An agent's circuit breaker opened (systemd gave up, too many failures, a failed probe, an operator). */
+#define UNIFIED_MESSAGE_BREAKER_OPENED "e7a18f39663148499a1679bd1c4dc7b1"
+/* The cooldown is over: the breaker is half-open and one probe start is made. */
+#define UNIFIED_MESSAGE_BREAKER_HALF_OPEN "735eb1ea52ac4c848b243ee2bd664302"
+/* The probe passed its probation (or an operator reset the breaker): closed again. */
+#define UNIFIED_MESSAGE_BREAKER_CLOSED "3e24ae8a122d4bd7bb82b829ca1832a7"
