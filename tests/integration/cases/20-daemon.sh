@@ -32,15 +32,16 @@ state_is() {
         [ "$(mgr State)" = "$1" ]
 }
 
-# Agent services in unified.slice that are active (the harness' own unified-vm-job.service is not ours).
+# Agent services in unified.slice that are active. unified-metrics.socket is the package's own
+# (enabled by the .deb), not an agent.
 active_agent_services() {
         systemctl list-units --no-legend --plain --state=active --type=service 'unified-*' |
-                awk '$1 != "unified-vm-job.service" { print $1 }'
+                awk '$1 != "unified-metrics.socket" { print $1 }'
 }
 
 loaded_agent_units() {
         systemctl list-units --all --no-legend --plain 'unified-*' |
-                awk '$1 != "unified-vm-job.service" { print $1 }'
+                awk '$1 != "unified-metrics.socket" { print $1 }'
 }
 
 no_agent_units() {
