@@ -10,7 +10,7 @@
 # run once per file around its cases.
 
 LIB=$(dirname "$(readlink -f "$0")")/lib.sh
-CASE_TIMEOUT=${UNIFIED_CASE_TIMEOUT:-600}
+CASE_TIMEOUT=${UNIFIED_CASE_TIMEOUT:-900}
 STATE=$(mktemp -d /run/unified-runner.XXXXXX)
 echo 0 >"$STATE/count"
 
