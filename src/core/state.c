@@ -22,28 +22,17 @@ const char *state_dir(void) {
         return isempty(e) ? RUNTIME_DIR : e;
 }
 
-int state_save_active_profile(const char *dir, const char *name) {
+int state_write_line(const char *dir, const char *name, const char *text) {
         _cleanup_free_ char *path = NULL, *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
-        size_t l;
+        size_t l = strlen(text);
 
-        if (asprintf(&path, "%s/" ACTIVE_PROFILE_FILE, dir) < 0)
-                return -ENOMEM;
-        if (isempty(name)) {
-                if (unlink(path) < 0 && errno != ENOENT)
-                        return -errno;
-                return 0;
-        }
-
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        if (asprintf(&tmp, "%s/." ACTIVE_PROFILE_FILE ".tmp", dir) < 0)
+        if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0)
                 return -ENOMEM;
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
-        l = strlen(name);
-        if (write(fd, name, l) != (ssize_t) l || write(fd, "\n", 1) != 1) {
+        if (write(fd, text, l) != (ssize_t) l || write(fd, "\n", 1) != 1) {
                 int r = errno > 0 ? -errno : -EIO;
                 (void) unlink(tmp);
                 return r;
@@ -54,6 +43,22 @@ int state_save_active_profile(const char *dir, const char *name) {
                 return r;
         }
         return 0;
+}
+
+int state_save_active_profile(const char *dir, const char *name) {
+        _cleanup_free_ char *path = NULL;
+
+        if (isempty(name)) {
+                if (asprintf(&path, "%s/" ACTIVE_PROFILE_FILE, dir) < 0)
+                        return -ENOMEM;
+                if (unlink(path) < 0 && errno != ENOENT)
+                        return -errno;
+                return 0;
+        }
+
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return state_write_line(dir, ACTIVE_PROFILE_FILE, name);
 }
 
 int state_load_active_profile(const char *dir, char **ret) {

@@ -9,6 +9,8 @@
 const char *state_dir(void);
 
 /* Writes atomically (temporary file + rename). NULL or "" removes the record. */
+/* Writes "text" and a newline to dir/name atomically (a temporary file renamed over it). */
+int state_write_line(const char *dir, const char *name, const char *text);
 int state_save_active_profile(const char *dir, const char *name);
 /* *ret is NULL when nothing is recorded. */
 int state_load_active_profile(const char *dir, char **ret);

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "manager.h"
 #include "message-ids.h"
+#include "state.h"
 #include "strv.h"
 #include "supervisor.h"
 #include "systemd-client.h"
@@ -200,29 +201,6 @@ ProfileState supervisor_classify_profile(const HealthAgentSummary *agents, const
 /* ---------------------------------------------------------------------------------------------------
  * Persistence, in the runtime directory */
 
-static int write_atomic(const char *dir, const char *name, const char *text) {
-        _cleanup_free_ char *path = NULL, *tmp = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        size_t l = strlen(text);
-
-        if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0)
-                return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        if (write(fd, text, l) != (ssize_t) l || write(fd, "\n", 1) != 1) {
-                int r = errno > 0 ? -errno : -EIO;
-                (void) unlink(tmp);
-                return r;
-        }
-        if (rename(tmp, path) < 0) {
-                int r = -errno;
-                (void) unlink(tmp);
-                return r;
-        }
-        return 0;
-}
-
 /* The first line of dir/name without its newline; *ret NULL if the file does not exist. */
 static int read_line(const char *dir, const char *name, char **ret) {
         _cleanup_free_ char *path = NULL, *line = NULL;
@@ -276,7 +254,7 @@ static void agent_save(SupervisedAgent *sa) {
         if (r >= 0)
                 r = breaker_serialize(&sa->breaker, sa->supervisor->boot_id, &line);
         if (r >= 0)
-                r = write_atomic(dir, sa->name, line);
+                r = state_write_line(dir, sa->name, line);
         if (r < 0)
                 log_warning_errno(r, "Failed to save the breaker of agent %s, ignoring: %m", sa->name);
 }
@@ -325,7 +303,7 @@ static void supervisor_save_cursor(Supervisor *s) {
         if (mkdir(s->manager->state_dir, 0755) < 0 && errno != EEXIST)
                 r = -errno;
         else
-                r = write_atomic(s->manager->state_dir, SUPERVISOR_CURSOR_FILE, cursor);
+                r = state_write_line(s->manager->state_dir, SUPERVISOR_CURSOR_FILE, cursor);
         if (r < 0)
                 log_warning_errno(r, "Failed to save the journal cursor, ignoring: %m");
 }
