@@ -106,6 +106,8 @@ Manager *manager_free(Manager *m) {
         switch_plan_free(m->plan);
         strv_free(m->stop_jobs);
         polkit_registry_free(m->polkit);
+        /* Calls not yet sent are dropped; those in flight end with the bus. */
+        systemd_client_free(m->systemd);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         free(m->state_dir);
@@ -449,7 +451,7 @@ static void agent_refresh(Manager *m, AgentRuntime *a, const char *unit, const c
                 log_oom();
                 return;
         }
-        r = systemd_get_unit_properties(m->bus, unit, interface,
+        r = systemd_get_unit_properties(m->systemd, unit, interface,
                                         &(SystemdCall) { on_get_all_reply, c, call_context_free });
         if (r < 0)
                 log_warning_errno(r, "Failed to query %s, ignoring: %m", unit);
@@ -564,7 +566,7 @@ static void agent_start(Manager *m, AgentRuntime *a) {
         if (r < 0)
                 log_warning_errno(r, "Failed to watch %s, its state will lag: %m", a->unit);
         a->start_in_flight = true;
-        r = systemd_start_transient_unit(m->bus, sock ?: svc, sock ? svc : NULL,
+        r = systemd_start_transient_unit(m->systemd, sock ?: svc, sock ? svc : NULL,
                                          &(SystemdCall) { on_start_reply, c, call_context_free });
         if (r < 0) {
                 a->start_in_flight = false;
@@ -606,7 +608,7 @@ static void unit_stop(Manager *m, const char *agent, const char *unit, bool coun
         c->counted = counted;
         if (counted)
                 m->n_stop_calls++;
-        r = systemd_manager_call(m->bus, "StopUnit", &(SystemdCall) { on_stop_reply, c, call_context_free },
+        r = systemd_manager_call(m->systemd, "StopUnit", &(SystemdCall) { on_stop_reply, c, call_context_free },
                                  "ss", unit, "replace");
         if (r < 0) {
                 if (counted)
@@ -630,7 +632,7 @@ static void agent_stop(Manager *m, AgentRuntime *a) {
 
                 if (!c)
                         return;
-                r = systemd_manager_call(m->bus, "RevertUnitFiles",
+                r = systemd_manager_call(m->systemd, "RevertUnitFiles",
                                          &(SystemdCall) { on_generic_reply, c, call_context_free }, "as", 1, a->unit);
                 if (r < 0)
                         log_warning_errno(r, "Failed to revert the runtime limits of %s, ignoring: %m", a->unit);
@@ -656,7 +658,7 @@ static void slice_set(Manager *m, const UnitSpec *slice) {
                 return;
         }
         c->request = NULL;
-        r = systemd_set_unit_properties(m->bus, slice, true, &(SystemdCall) { on_generic_reply, c, call_context_free });
+        r = systemd_set_unit_properties(m->systemd, slice, true, &(SystemdCall) { on_generic_reply, c, call_context_free });
         if (r < 0)
                 log_warning_errno(r, "Failed to set the budget of " UNIFIED_SLICE ", ignoring: %m");
 }
@@ -828,7 +830,7 @@ static void manager_converge_instances(Manager *m, const char *profile) {
                 log_oom();
                 return;
         }
-        r = systemd_manager_call(m->bus, "ListUnitsByPatterns",
+        r = systemd_manager_call(m->systemd, "ListUnitsByPatterns",
                                  &(SystemdCall) { on_list_instances, c, call_context_free }, "asas", 0, 1,
                                  INSTANCE_TEMPLATE_PREFIX "*.service");
         if (r < 0)
@@ -841,7 +843,7 @@ static void manager_converge_instances(Manager *m, const char *profile) {
                 log_oom();
                 return;
         }
-        r = systemd_manager_call(m->bus, "StartUnit", &(SystemdCall) { on_generic_reply, c, call_context_free },
+        r = systemd_manager_call(m->systemd, "StartUnit", &(SystemdCall) { on_generic_reply, c, call_context_free },
                                  "ss", instance, "replace");
         if (r < 0)
                 log_warning_errno(r, "Failed to start %s, ignoring: %m", instance);
@@ -972,7 +974,7 @@ static int manager_switch(Manager *m, Profile *new) {
 
                         if (!c)
                                 break;
-                        if (systemd_set_unit_properties(m->bus, s->changes, true,
+                        if (systemd_set_unit_properties(m->systemd, s->changes, true,
                                                         &(SystemdCall) { on_generic_reply, c, call_context_free }) < 0)
                                 log_warning("Failed to change the limits of %s.", s->changes->name);
                         else
@@ -1112,7 +1114,7 @@ int manager_restart_agent(Manager *m, AgentRuntime *a, sd_bus_message *request, 
                 return -ENOMEM;
         c->request = sd_bus_message_ref(request);
         a->start_failed = false;
-        r = systemd_manager_call(m->bus, "RestartUnit", &(SystemdCall) { on_restart_reply, c, call_context_free },
+        r = systemd_manager_call(m->systemd, "RestartUnit", &(SystemdCall) { on_restart_reply, c, call_context_free },
                                  "ss", a->unit, "replace");
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to restart %s: %m", a->unit);
@@ -1290,6 +1292,9 @@ int manager_startup(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        r = systemd_client_new(m->bus, m->event, SYSTEMD_CALLS_IN_FLIGHT_MAX, &m->systemd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the systemd client: %m");
 
         r = manager_load_profiles(m);
         if (r < 0)

@@ -15,6 +15,7 @@
 #include "polkit.h"
 #include "profile-set.h"
 #include "supervisor.h"
+#include "systemd-client.h"
 
 #define UNIFIED_BUS_NAME "org.unified1"
 #define UNIFIED_OBJECT_PATH "/org/unified1"
@@ -37,6 +38,7 @@ typedef struct ProfileEntry {
 struct Manager {
         sd_event *event;
         sd_bus *bus;
+        SystemdClient *systemd;         /* calls to systemd, at most SYSTEMD_CALLS_IN_FLIGHT_MAX at once */
         PolkitRegistry *polkit;
         char *state_dir;
 

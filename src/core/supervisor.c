@@ -413,7 +413,7 @@ static int on_stop_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
 }
 
 static void agent_stop_units(SupervisedAgent *sa) {
-        sd_bus *bus = sa->supervisor->manager->bus;
+        SystemdClient *systemd = sa->supervisor->manager->systemd;
         const char *units[] = { sa->socket_unit, sa->unit };
 
         /* The socket first: otherwise the next connection starts the service again. */
@@ -428,7 +428,7 @@ static void agent_stop_units(SupervisedAgent *sa) {
                         log_oom();
                         return;
                 }
-                r = systemd_manager_call(bus, "StopUnit", &(SystemdCall) { on_stop_reply, c, agent_call_free },
+                r = systemd_manager_call(systemd, "StopUnit", &(SystemdCall) { on_stop_reply, c, agent_call_free },
                                          "ss", units[i], "replace");
                 if (r < 0)
                         log_warning_errno(r, "Breaker of agent %s: failed to send the stop of %s: %m", sa->name,
@@ -472,7 +472,7 @@ static int on_reset_failed_reply(sd_bus_message *reply, void *userdata, sd_bus_e
 }
 
 static void agent_start_units(SupervisedAgent *sa) {
-        sd_bus *bus = sa->supervisor->manager->bus;
+        SystemdClient *systemd = sa->supervisor->manager->systemd;
         AgentCall *c;
         int r;
 
@@ -482,7 +482,7 @@ static void agent_start_units(SupervisedAgent *sa) {
                 return;
 
         if (sa->socket_unit) {
-                r = systemd_manager_call(bus, "ResetFailedUnit", NULL, "s", sa->socket_unit);
+                r = systemd_manager_call(systemd, "ResetFailedUnit", NULL, "s", sa->socket_unit);
                 if (r < 0)
                         log_debug_errno(r, "Failed to send ResetFailedUnit(%s), ignoring: %m", sa->socket_unit);
         }
@@ -492,7 +492,7 @@ static void agent_start_units(SupervisedAgent *sa) {
                 return;
         }
         /* The start follows the reply: on the same connection, so systemd has handled the reset by then. */
-        r = systemd_manager_call(bus, "ResetFailedUnit",
+        r = systemd_manager_call(systemd, "ResetFailedUnit",
                                  &(SystemdCall) { on_reset_failed_reply, c, agent_call_free }, "s", sa->unit);
         if (r < 0)
                 agent_start_failed(sa, r);
@@ -945,7 +945,7 @@ static void agent_confirm_failed(SupervisedAgent *sa) {
                 free(c);
                 return (void) log_oom();
         }
-        r = systemd_get_unit_properties(sa->supervisor->manager->bus, sa->unit, SYSTEMD_UNIT_IFACE,
+        r = systemd_get_unit_properties(sa->supervisor->manager->systemd, sa->unit, SYSTEMD_UNIT_IFACE,
                                         &(SystemdCall) { on_confirm_reply, c, get_all_call_free });
         if (r < 0)
                 log_debug_errno(r, "Failed to ask about %s, ignoring: %m", sa->unit);
@@ -978,7 +978,7 @@ static int agent_subscribe(SupervisedAgent *sa) {
                         free(c);
                         return -ENOMEM;
                 }
-                r = systemd_get_unit_properties(bus, sa->unit, ifaces[i],
+                r = systemd_get_unit_properties(sa->supervisor->manager->systemd, sa->unit, ifaces[i],
                                                 &(SystemdCall) { on_get_all_reply, c, get_all_call_free });
                 if (r < 0)
                         return r;

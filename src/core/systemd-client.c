@@ -2,7 +2,13 @@
 
 /* Asynchronous calls to systemd's manager, built from planner data. */
 
+#include <assert.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "log.h"
+#include "time-util.h"
 
 #include "systemd-client.h"
 
@@ -97,20 +103,207 @@ int unit_spec_append(sd_bus_message *m, const UnitSpec *spec) {
         return 0;
 }
 
-static int call_async(sd_bus *bus, sd_bus_message *m, const SystemdCall *c) {
-        sd_bus_slot *slot = NULL;
-        int r;
+/* One call, from systemd_client_call() until the bus is done with it. */
+typedef struct QueuedCall QueuedCall;
+struct QueuedCall {
+        SystemdClient *client;          /* NULL once the client is gone */
+        sd_bus_message *message;        /* until it is sent */
+        SystemdCall call;
+        QueuedCall *prev, *next;        /* in the client's queue or in its in-flight list */
+};
 
-        r = sd_bus_call_async(bus, &slot, m, c->callback, c->userdata, 0);
-        if (r < 0) {
-                if (c->destroy)
-                        c->destroy(c->userdata);
-                return r;
+struct SystemdClient {
+        sd_bus *bus;
+        sd_event *event;
+        sd_event_source *retry;         /* armed when a call could not be sent */
+        unsigned max_in_flight;
+        QueuedCall *queue_head, *queue_tail;
+        QueuedCall *in_flight_list;
+        unsigned n_queued, n_in_flight, peak_in_flight;
+};
+
+/* How soon a call that failed to go out (out of memory, the write buffer full) is tried again. */
+#define SYSTEMD_CLIENT_RETRY_USEC (100 * USEC_PER_MSEC)
+
+static void list_remove(QueuedCall **head, QueuedCall **tail, QueuedCall *q) {
+        if (q->prev)
+                q->prev->next = q->next;
+        else
+                *head = q->next;
+        if (q->next)
+                q->next->prev = q->prev;
+        else if (tail)
+                *tail = q->prev;
+        q->prev = q->next = NULL;
+}
+
+static void list_prepend(QueuedCall **head, QueuedCall **tail, QueuedCall *q) {
+        q->prev = NULL;
+        q->next = *head;
+        if (*head)
+                (*head)->prev = q;
+        else if (tail)
+                *tail = q;
+        *head = q;
+}
+
+static QueuedCall *queued_call_free(QueuedCall *q) {
+        if (!q)
+                return NULL;
+        if (q->call.destroy)
+                q->call.destroy(q->call.userdata);
+        sd_bus_message_unref(q->message);
+        return mfree(q);
+}
+
+static void client_dispatch(SystemdClient *c);
+
+/* No client (a Manager without a bus, as in unit tests): the calls fail with -ENOTCONN, from sd-bus. */
+static sd_bus *client_bus(SystemdClient *c) {
+        return c ? c->bus : NULL;
+}
+
+/* A call that will not be made: its userdata goes. "c" may be NULL (no reply wanted). */
+static void systemd_call_abandon(const SystemdCall *c) {
+        if (c && c->destroy)
+                c->destroy(c->userdata);
+}
+
+static int on_call_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        QueuedCall *q = userdata;
+
+        return q->call.callback ? q->call.callback(reply, q->call.userdata, ret_error) : 0;
+}
+
+/* The slot's destroy callback: the call is over, replied to or dropped with the bus. */
+static void on_call_done(void *userdata) {
+        QueuedCall *q = userdata;
+        SystemdClient *c = q->client;
+
+        if (c) {
+                list_remove(&c->in_flight_list, NULL, q);
+                c->n_in_flight--;
         }
-        /* The slot lives as long as the call; it frees the userdata when it goes. */
-        (void) sd_bus_slot_set_destroy_callback(slot, c->destroy);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
+        queued_call_free(q);
+        if (c)
+                client_dispatch(c);
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        client_dispatch(userdata);
+        return 0;
+}
+
+static void client_dispatch(SystemdClient *c) {
+        while (c->queue_head && c->n_in_flight < c->max_in_flight) {
+                QueuedCall *q = c->queue_head;
+                sd_bus_slot *slot = NULL;
+                int r;
+
+                r = sd_bus_call_async(c->bus, &slot, q->message, on_call_reply, q, 0);
+                if (r < 0) {
+                        /* Stays first in line. With nothing in flight no reply would dispatch it again. */
+                        log_warning_errno(r, "Failed to send a call to systemd, retrying: %m");
+                        if (c->retry)
+                                (void) sd_event_source_set_time_relative(c->retry, SYSTEMD_CLIENT_RETRY_USEC);
+                        else
+                                (void) sd_event_add_time_relative(c->event, &c->retry, CLOCK_MONOTONIC,
+                                                                  SYSTEMD_CLIENT_RETRY_USEC, 0, on_retry, c);
+                        (void) sd_event_source_set_enabled(c->retry, SD_EVENT_ONESHOT);
+                        return;
+                }
+                list_remove(&c->queue_head, &c->queue_tail, q);
+                c->n_queued--;
+                q->message = sd_bus_message_unref(q->message);
+                list_prepend(&c->in_flight_list, NULL, q);
+                c->n_in_flight++;
+                c->peak_in_flight = MAX(c->peak_in_flight, c->n_in_flight);
+
+                /* The bus owns the slot; on_call_done() runs when the call is over. */
+                (void) sd_bus_slot_set_destroy_callback(slot, on_call_done);
+                (void) sd_bus_slot_set_floating(slot, 1);
+                sd_bus_slot_unref(slot);
+        }
+}
+
+int systemd_client_new(sd_bus *bus, sd_event *event, unsigned max_in_flight, SystemdClient **ret) {
+        SystemdClient *c;
+
+        assert(bus);
+        assert(event);
+        assert(max_in_flight > 0);
+
+        c = calloc(1, sizeof(SystemdClient));
+        if (!c)
+                return -ENOMEM;
+        c->bus = sd_bus_ref(bus);
+        c->event = sd_event_ref(event);
+        c->max_in_flight = max_in_flight;
+        *ret = c;
+        return 0;
+}
+
+SystemdClient *systemd_client_free(SystemdClient *c) {
+        if (!c)
+                return NULL;
+        while (c->queue_head) {
+                QueuedCall *q = c->queue_head;
+
+                list_remove(&c->queue_head, &c->queue_tail, q);
+                queued_call_free(q);
+        }
+        /* In flight: the bus still runs their callbacks; they just no longer report back here. */
+        for (QueuedCall *q = c->in_flight_list; q; q = q->next)
+                q->client = NULL;
+        sd_event_source_disable_unref(c->retry);
+        sd_event_unref(c->event);
+        sd_bus_unref(c->bus);
+        return mfree(c);
+}
+
+sd_bus *systemd_client_get_bus(SystemdClient *c) {
+        return c->bus;
+}
+
+unsigned systemd_client_in_flight(const SystemdClient *c) {
+        return c->n_in_flight;
+}
+
+unsigned systemd_client_queued(const SystemdClient *c) {
+        return c->n_queued;
+}
+
+unsigned systemd_client_in_flight_peak(const SystemdClient *c) {
+        return c->peak_in_flight;
+}
+
+int systemd_client_call(SystemdClient *client, sd_bus_message *m, const SystemdCall *c) {
+        QueuedCall *q;
+
+        if (!client) {
+                systemd_call_abandon(c);
+                return -ENOTCONN;
+        }
+        q = calloc(1, sizeof(QueuedCall));
+        if (!q) {
+                systemd_call_abandon(c);
+                return -ENOMEM;
+        }
+        q->client = client;
+        q->message = sd_bus_message_ref(m);
+        if (c)
+                q->call = *c;
+
+        /* Appended: calls reach systemd in the order they were made. */
+        q->prev = client->queue_tail;
+        if (client->queue_tail)
+                client->queue_tail->next = q;
+        else
+                client->queue_head = q;
+        client->queue_tail = q;
+        client->n_queued++;
+
+        client_dispatch(client);
         return 0;
 }
 
@@ -118,11 +311,11 @@ static int new_manager_call(sd_bus *bus, const char *method, sd_bus_message **re
         return sd_bus_message_new_method_call(bus, ret, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, method);
 }
 
-int systemd_start_transient_unit(sd_bus *bus, const UnitSpec *main, const UnitSpec *aux, const SystemdCall *c) {
+int systemd_start_transient_unit(SystemdClient *client, const UnitSpec *main, const UnitSpec *aux, const SystemdCall *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
-        r = new_manager_call(bus, "StartTransientUnit", &m);
+        r = new_manager_call(client_bus(client), "StartTransientUnit", &m);
         if (r < 0)
                 goto fail;
         r = sd_bus_message_append(m, "ss", main->name, "fail");
@@ -165,18 +358,17 @@ int systemd_start_transient_unit(sd_bus *bus, const UnitSpec *main, const UnitSp
         if (r < 0)
                 goto fail;
 
-        return call_async(bus, m, c);
+        return systemd_client_call(client, m, c);
 fail:
-        if (c->destroy)
-                c->destroy(c->userdata);
+        systemd_call_abandon(c);
         return r;
 }
 
-int systemd_set_unit_properties(sd_bus *bus, const UnitSpec *spec, int runtime, const SystemdCall *c) {
+int systemd_set_unit_properties(SystemdClient *client, const UnitSpec *spec, int runtime, const SystemdCall *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
-        r = new_manager_call(bus, "SetUnitProperties", &m);
+        r = new_manager_call(client_bus(client), "SetUnitProperties", &m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "sb", spec->name, runtime);
         if (r >= 0)
@@ -186,53 +378,50 @@ int systemd_set_unit_properties(sd_bus *bus, const UnitSpec *spec, int runtime, 
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0) {
-                if (c->destroy)
-                        c->destroy(c->userdata);
+                systemd_call_abandon(c);
                 return r;
         }
-        return call_async(bus, m, c);
+        return systemd_client_call(client, m, c);
 }
 
-int systemd_manager_call(sd_bus *bus, const char *method, const SystemdCall *c, const char *types, ...) {
+int systemd_manager_call(SystemdClient *client, const char *method, const SystemdCall *c, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
         int r;
 
-        r = new_manager_call(bus, method, &m);
+        r = new_manager_call(client_bus(client), method, &m);
         if (r >= 0 && types) {
                 va_start(ap, types);
                 r = sd_bus_message_appendv(m, types, ap);
                 va_end(ap);
         }
         if (r < 0) {
-                if (c->destroy)
-                        c->destroy(c->userdata);
+                systemd_call_abandon(c);
                 return r;
         }
-        return call_async(bus, m, c);
+        return systemd_client_call(client, m, c);
 }
 
 int systemd_unit_path(const char *unit, char **ret) {
         return sd_bus_path_encode(SYSTEMD_PATH "/unit", unit, ret);
 }
 
-int systemd_get_unit_properties(sd_bus *bus, const char *unit, const char *interface, const SystemdCall *c) {
+int systemd_get_unit_properties(SystemdClient *client, const char *unit, const char *interface, const SystemdCall *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *path = NULL;
         int r;
 
         r = systemd_unit_path(unit, &path);
         if (r >= 0)
-                r = sd_bus_message_new_method_call(bus, &m, SYSTEMD_SERVICE, path,
+                r = sd_bus_message_new_method_call(client_bus(client), &m, SYSTEMD_SERVICE, path,
                                                    "org.freedesktop.DBus.Properties", "GetAll");
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", interface);
         if (r < 0) {
-                if (c->destroy)
-                        c->destroy(c->userdata);
+                systemd_call_abandon(c);
                 return r;
         }
-        return call_async(bus, m, c);
+        return systemd_client_call(client, m, c);
 }
 
 int systemd_parse_version(const char *s, unsigned *ret) {

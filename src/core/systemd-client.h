@@ -2,12 +2,26 @@
 #pragma once
 
 /* Asynchronous calls to systemd's manager (org.freedesktop.systemd1), built from planner data. Every
- * call is sent with sd_bus_call_async() and returns at once; replies go to the callback with
- * "userdata", and "destroy" (may be NULL) frees the userdata when the call is over, replied or not. */
+ * call returns at once; replies go to the callback with "userdata", and "destroy" (may be NULL) frees
+ * the userdata when the call is over, replied or not.
+ *
+ * Calls go out through a SystemdClient, which keeps at most a fixed number of them waiting for their
+ * reply and queues the rest in order. The bus has a limit of its own: dbus-daemon refuses a method call
+ * ("The maximum number of pending replies per connection has been reached") once a connection has
+ * max_replies_per_connection calls pending (128 in the system bus's default configuration), and
+ * starting the 77 agents of the full profile makes several calls per agent at once. systemd handles
+ * its calls one by one, so a window of a few dozen keeps it just as busy. */
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
+#include "macro.h"
 #include "plan.h"
+
+/* What the client keeps in flight. The fault engine (at most CHAOS_FAULTS_MAX calls, one per fault) and
+ * polkit checks make their calls on the same connection, outside the window: 32 + 64 leaves room under
+ * dbus-daemon's 128. */
+#define SYSTEMD_CALLS_IN_FLIGHT_MAX 32u
 
 #define SYSTEMD_SERVICE "org.freedesktop.systemd1"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
@@ -22,19 +36,38 @@ typedef struct SystemdCall {
         sd_bus_destroy_t destroy;
 } SystemdCall;
 
+typedef struct SystemdClient SystemdClient;
+
+/* "event" is the loop "bus" is attached to: a call that could not be sent is retried from it. */
+int systemd_client_new(sd_bus *bus, sd_event *event, unsigned max_in_flight, SystemdClient **ret);
+/* Queued calls are dropped (their "destroy" runs); calls in flight stay with the bus, which runs their
+ * callbacks or destroys them when it goes. */
+SystemdClient *systemd_client_free(SystemdClient *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(SystemdClient *, systemd_client_free);
+
+sd_bus *systemd_client_get_bus(SystemdClient *c);
+unsigned systemd_client_in_flight(const SystemdClient *c);
+unsigned systemd_client_queued(const SystemdClient *c);
+/* The most calls that were ever in flight at once. */
+unsigned systemd_client_in_flight_peak(const SystemdClient *c);
+
+/* Sends "m" (a method call built on the client's bus) now or when the window has room. "c" may be NULL
+ * when no reply is wanted; on error its "destroy" has run already. The same holds for the calls below. */
+int systemd_client_call(SystemdClient *client, sd_bus_message *m, const SystemdCall *c);
+
 /* Appends the properties of "spec" as the contents of an already opened "a(sv)". */
 int unit_spec_append(sd_bus_message *m, const UnitSpec *spec);
 
 /* StartTransientUnit(main, "fail", properties, [aux]). For a lazy agent "main" is the socket and
  * "aux" the service it activates, as systemd-run --socket-property does it. */
-int systemd_start_transient_unit(sd_bus *bus, const UnitSpec *main, const UnitSpec *aux, const SystemdCall *c);
+int systemd_start_transient_unit(SystemdClient *client, const UnitSpec *main, const UnitSpec *aux, const SystemdCall *c);
 /* SetUnitProperties(name, runtime, properties). */
-int systemd_set_unit_properties(sd_bus *bus, const UnitSpec *spec, int runtime, const SystemdCall *c);
+int systemd_set_unit_properties(SystemdClient *client, const UnitSpec *spec, int runtime, const SystemdCall *c);
 /* StartUnit / StopUnit / RestartUnit / ResetFailedUnit / Subscribe / ... with "types" and arguments as for
  * sd_bus_message_append(). */
-int systemd_manager_call(sd_bus *bus, const char *method, const SystemdCall *c, const char *types, ...);
+int systemd_manager_call(SystemdClient *client, const char *method, const SystemdCall *c, const char *types, ...);
 /* org.freedesktop.DBus.Properties.GetAll on the unit's object. */
-int systemd_get_unit_properties(sd_bus *bus, const char *unit, const char *interface, const SystemdCall *c);
+int systemd_get_unit_properties(SystemdClient *client, const char *unit, const char *interface, const SystemdCall *c);
 
 /* The object path systemd serves "unit" under, without asking it. */
 int systemd_unit_path(const char *unit, char **ret);

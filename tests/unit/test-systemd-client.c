@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The systemd client's call window, against a real dbus-daemon: a private bus with
+ * max_replies_per_connection=8, and a peer that owns org.freedesktop.systemd1 and answers StartUnit only
+ * a little later, so calls pile up the way they do when unifiedd starts the full profile. Without a
+ * window dbus-daemon refuses calls past its limit (the negative control); with one every call succeeds,
+ * in order, and no more than the window is ever pending at the peer. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+#include "systemd-client.h"
+#include "time-util.h"
+
+#define BUS_REPLY_LIMIT 8u
+#define N_CALLS 40u
+
+static const char *dbus_daemon(void) {
+        static const char *const paths[] = { "/usr/bin/dbus-daemon", "/bin/dbus-daemon" };
+
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                if (access(paths[i], X_OK) == 0)
+                        return paths[i];
+        return NULL;
+}
+
+typedef struct Bus {
+        char dir[64];
+        pid_t pid;
+        char address[256];
+} Bus;
+
+static void bus_start(Bus *b) {
+        char config[128], line[256];
+        int fds[2];
+        FILE *f;
+
+        strcpy(b->dir, "/tmp/test-systemd-client.XXXXXX");
+        assert_non_null(mkdtemp(b->dir));
+        snprintf(config, sizeof(config), "%s/bus.conf", b->dir);
+        f = fopen(config, "we");
+        assert_non_null(f);
+        fprintf(f,
+                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                "<busconfig>\n"
+                "  <type>session</type>\n"
+                "  <listen>unix:dir=%s</listen>\n"
+                "  <auth>EXTERNAL</auth>\n"
+                "  <policy context=\"default\">\n"
+                "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                "    <allow eavesdrop=\"true\"/>\n"
+                "    <allow own=\"*\"/>\n"
+                "  </policy>\n"
+                "  <limit name=\"max_replies_per_connection\">%u</limit>\n"
+                "</busconfig>\n",
+                b->dir, BUS_REPLY_LIMIT);
+        assert_int_equal(fclose(f), 0);
+
+        assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+        b->pid = fork();
+        assert_true(b->pid >= 0);
+        if (b->pid == 0) {
+                char fd[16];
+                int null;
+
+                snprintf(fd, sizeof(fd), "%d", fds[1]);
+                (void) fcntl(fds[1], F_SETFD, 0);
+                /* Its complaints (the limit reached, by design) would interleave with the TAP output. */
+                null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (null >= 0) {
+                        (void) dup2(null, STDOUT_FILENO);
+                        (void) dup2(null, STDERR_FILENO);
+                }
+                execl(dbus_daemon(), "dbus-daemon", "--nofork", "--nopidfile", "--config-file", config,
+                      "--print-address", fd, (char *) NULL);
+                _exit(127);
+        }
+        close(fds[1]);
+        f = fdopen(fds[0], "re");
+        assert_non_null(f);
+        assert_non_null(fgets(line, sizeof(line), f));
+        fclose(f);
+        line[strcspn(line, "\n")] = 0;
+        assert_true(strlen(line) > 0 && strlen(line) < sizeof(b->address));
+        strcpy(b->address, line);
+}
+
+static void bus_stop(Bus *b) {
+        char cmd[128];
+
+        kill(b->pid, SIGTERM);
+        (void) waitpid(b->pid, NULL, 0);
+        b->pid = 0;
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
+        assert_int_equal(system(cmd), 0);
+}
+
+static int bus_setup(void **state) {
+        Bus *b = calloc(1, sizeof(Bus));
+
+        assert_non_null(b);
+        *state = b;
+        bus_start(b);
+        return 0;
+}
+
+static int bus_teardown(void **state) {
+        Bus *b = *state;
+
+        if (b->pid > 0)
+                bus_stop(b);
+        free(b);
+        return 0;
+}
+
+static sd_bus *bus_connect(const Bus *b, sd_event *e) {
+        sd_bus *bus = NULL;
+
+        assert_true(sd_bus_new(&bus) >= 0);
+        assert_true(sd_bus_set_address(bus, b->address) >= 0);
+        assert_true(sd_bus_set_bus_client(bus, 1) >= 0);
+        assert_true(sd_bus_start(bus) >= 0);
+        assert_true(sd_bus_attach_event(bus, e, 0) >= 0);
+        return bus;
+}
+
+/* The peer playing systemd: holds every StartUnit call and answers them all 20 ms after the first. */
+typedef struct Peer {
+        sd_event *event;
+        sd_bus_message *held[N_CALLS];
+        unsigned n_held, peak_held;
+        sd_event_source *timer;
+        char *order[N_CALLS];
+        unsigned n_order;
+} Peer;
+
+static int on_peer_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Peer *p = userdata;
+
+        for (unsigned i = 0; i < p->n_held; i++) {
+                assert_true(sd_bus_reply_method_return(p->held[i], "o", "/org/freedesktop/systemd1/job/1") >= 0);
+                p->held[i] = sd_bus_message_unref(p->held[i]);
+        }
+        p->n_held = 0;
+        p->timer = sd_event_source_unref(p->timer);
+        return 0;
+}
+
+static int method_start_unit(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Peer *p = userdata;
+        const char *unit, *mode;
+
+        assert_int_equal(sd_bus_message_read(m, "ss", &unit, &mode), 1);
+        assert_true(p->n_held < N_CALLS && p->n_order < N_CALLS);
+        p->order[p->n_order++] = strdup(unit);
+        p->held[p->n_held++] = sd_bus_message_ref(m);
+        p->peak_held = MAX(p->peak_held, p->n_held);
+        if (!p->timer)
+                assert_int_equal(sd_event_add_time_relative(p->event, &p->timer, CLOCK_MONOTONIC,
+                                                            20 * USEC_PER_MSEC, 0, on_peer_timer, p),
+                                 0);
+        return 1;
+}
+
+static const sd_bus_vtable peer_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("StartUnit", "ss", "o", method_start_unit, 0),
+        SD_BUS_VTABLE_END,
+};
+
+typedef struct Caller {
+        unsigned n_ok, n_limited, n_other;
+        unsigned n_destroyed;
+} Caller;
+
+static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Caller *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (!e)
+                c->n_ok++;
+        else if (sd_bus_error_has_name(e, SD_BUS_ERROR_LIMITS_EXCEEDED))
+                c->n_limited++;
+        else
+                c->n_other++;
+        return 0;
+}
+
+static void on_destroy(void *userdata) {
+        Caller *c = userdata;
+
+        c->n_destroyed++;
+}
+
+/* Makes N_CALLS StartUnit calls through a client with this window; returns the peer's figures. */
+static void run_calls(const Bus *b, unsigned window, Caller *caller, Peer *peer) {
+        sd_event *e = NULL;
+        sd_bus *server, *client_bus;
+        SystemdClient *client = NULL;
+        usec_t deadline;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        peer->event = e;
+        server = bus_connect(b, e);
+        assert_true(sd_bus_add_object_vtable(server, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, peer_vtable,
+                                             peer) >= 0);
+        assert_true(sd_bus_request_name(server, SYSTEMD_SERVICE, 0) >= 0);
+
+        client_bus = bus_connect(b, e);
+        assert_int_equal(systemd_client_new(client_bus, e, window, &client), 0);
+        for (unsigned i = 0; i < N_CALLS; i++) {
+                char unit[32];
+
+                snprintf(unit, sizeof(unit), "unit-%02u.service", i);
+                assert_int_equal(systemd_manager_call(client, "StartUnit",
+                                                      &(SystemdCall) { on_reply, caller, on_destroy }, "ss",
+                                                      unit, "replace"),
+                                 0);
+        }
+        assert_true(systemd_client_in_flight(client) <= window);
+
+        deadline = now(CLOCK_MONOTONIC) + 20 * USEC_PER_SEC;
+        while (caller->n_destroyed < N_CALLS && now(CLOCK_MONOTONIC) < deadline)
+                assert_true(sd_event_run(e, 100 * USEC_PER_MSEC) >= 0);
+
+        assert_int_equal(caller->n_destroyed, N_CALLS);
+        assert_int_equal(systemd_client_in_flight(client), 0);
+        assert_int_equal(systemd_client_queued(client), 0);
+        assert_true(systemd_client_in_flight_peak(client) <= window);
+
+        systemd_client_free(client);
+        sd_bus_flush_close_unref(client_bus);
+        sd_bus_flush_close_unref(server);
+        peer->timer = sd_event_source_unref(peer->timer);
+        sd_event_unref(e);
+}
+
+static void peer_done(Peer *p) {
+        for (unsigned i = 0; i < p->n_order; i++)
+                free(p->order[i]);
+        for (unsigned i = 0; i < p->n_held; i++)
+                sd_bus_message_unref(p->held[i]);
+}
+
+/* The negative control: every call sent at once, as before the window existed. */
+static void test_bus_refuses_calls_past_its_limit(void **state) {
+        Caller caller = {};
+        Peer peer = {};
+
+        run_calls(*state, N_CALLS, &caller, &peer);
+        assert_true(caller.n_limited > 0);
+        assert_int_equal(caller.n_ok + caller.n_limited + caller.n_other, N_CALLS);
+        assert_true(peer.peak_held <= BUS_REPLY_LIMIT);
+        peer_done(&peer);
+}
+
+static void test_window_keeps_every_call(void **state) {
+        static const unsigned windows[] = { 1, 4, BUS_REPLY_LIMIT };
+
+        for (size_t w = 0; w < ELEMENTSOF(windows); w++) {
+                Caller caller = {};
+                Peer peer = {};
+
+                run_calls(*state, windows[w], &caller, &peer);
+                assert_int_equal(caller.n_ok, N_CALLS);
+                assert_int_equal(caller.n_limited, 0);
+                assert_int_equal(caller.n_other, 0);
+                assert_true(peer.peak_held <= windows[w]);
+                /* The window was used, not just respected: the peer saw it full. */
+                assert_int_equal(peer.peak_held, windows[w]);
+                /* In the order they were made. */
+                assert_int_equal(peer.n_order, N_CALLS);
+                for (unsigned i = 0; i < N_CALLS; i++) {
+                        char unit[32];
+
+                        snprintf(unit, sizeof(unit), "unit-%02u.service", i);
+                        assert_string_equal(peer.order[i], unit);
+                }
+                peer_done(&peer);
+        }
+}
+
+/* Calls still queued when the client goes are dropped, each one's destroy run exactly once. */
+static void test_free_drops_queued_calls(void **state) {
+        sd_event *e = NULL;
+        sd_bus *server, *client_bus;
+        SystemdClient *client = NULL;
+        Caller caller = {};
+        Peer peer = {};
+        const Bus *b = *state;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        peer.event = e;
+        server = bus_connect(b, e);
+        assert_true(sd_bus_add_object_vtable(server, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, peer_vtable,
+                                             &peer) >= 0);
+        assert_true(sd_bus_request_name(server, SYSTEMD_SERVICE, 0) >= 0);
+        client_bus = bus_connect(b, e);
+        assert_int_equal(systemd_client_new(client_bus, e, 2, &client), 0);
+        for (unsigned i = 0; i < 10; i++)
+                assert_int_equal(systemd_manager_call(client, "StartUnit",
+                                                      &(SystemdCall) { on_reply, &caller, on_destroy }, "ss",
+                                                      "x.service", "replace"),
+                                 0);
+        /* No reply wanted is allowed too. */
+        assert_int_equal(systemd_manager_call(client, "StartUnit", NULL, "ss", "y.service", "replace"), 0);
+        assert_int_equal(systemd_client_in_flight(client), 2);
+        assert_int_equal(systemd_client_queued(client), 9);
+
+        systemd_client_free(client);
+        assert_int_equal(caller.n_destroyed, 8);
+        /* The two in flight end with the bus. */
+        sd_bus_flush_close_unref(client_bus);
+        assert_int_equal(caller.n_destroyed, 10);
+        assert_int_equal(caller.n_ok, 0);
+
+        sd_bus_flush_close_unref(server);
+        sd_event_source_unref(peer.timer);
+        sd_event_unref(e);
+        peer_done(&peer);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_bus_refuses_calls_past_its_limit, bus_setup, bus_teardown),
+                cmocka_unit_test_setup_teardown(test_window_keeps_every_call, bus_setup, bus_teardown),
+                cmocka_unit_test_setup_teardown(test_free_drops_queued_calls, bus_setup, bus_teardown),
+        };
+
+        /* Skipped the TAP way: cmocka's "not ok # SKIP" counts as a failure for TAP consumers. */
+        if (!dbus_daemon()) {
+                printf("1..0 # SKIP dbus-daemon is not installed\n");
+                return 0;
+        }
+
+        cmocka_set_message_output(CM_OUTPUT_TAP);
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
