@@ -30,7 +30,8 @@ bench_build_client() {
                 bench_die "building pipelined-start failed"
 }
 
-# bench_make_case OUT CLIENT MAIN_FUNCTION GUEST_SCRIPT... (environment: BENCH_* variables to pass)
+# bench_make_case OUT CLIENT MAIN_FUNCTION GUEST_SCRIPT... (environment: BENCH_* variables to pass;
+# CLIENT "" when the benchmark needs no pipelined-start)
 bench_make_case() {
         local out=$1 client=$2 main=$3 v
         shift 3
@@ -42,10 +43,12 @@ bench_make_case() {
                 done
                 echo "setup_file() {"
                 echo "        mkdir -p /var/lib/unified-bench"
-                echo "        base64 -d >/var/lib/unified-bench/pipelined-start <<'BASE64'"
-                base64 "$client"
-                echo "BASE64"
-                echo "        chmod 755 /var/lib/unified-bench/pipelined-start"
+                if [ -n "$client" ]; then
+                        echo "        base64 -d >/var/lib/unified-bench/pipelined-start <<'BASE64'"
+                        base64 "$client"
+                        echo "BASE64"
+                        echo "        chmod 755 /var/lib/unified-bench/pipelined-start"
+                fi
                 echo "}"
                 cat "$BENCH_DIR/guest/common.sh" "$@"
                 echo "test_benchmark() { $main; }"

@@ -293,6 +293,10 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_reload_profiles, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RestartAgent", SD_BUS_ARGS("s", agent), SD_BUS_NO_RESULT,
                                 method_restart_agent, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("InjectFault",
+                                SD_BUS_ARGS("s", kind, "s", agent, "t", duration_usec, "a{sv}", options),
+                                SD_BUS_RESULT("t", fault_id), chaos_method_inject_fault,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ResetBreaker", SD_BUS_ARGS("s", agent), SD_BUS_NO_RESULT,
                                 method_reset_breaker, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("OpenBreaker", SD_BUS_ARGS("s", agent), SD_BUS_NO_RESULT,
@@ -301,6 +305,11 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_SIGNAL_WITH_ARGS("ProfileStateChanged", SD_BUS_ARGS("s", profile, "s", state), 0),
         SD_BUS_SIGNAL_WITH_ARGS("BreakerChanged", SD_BUS_ARGS("s", agent, "s", state, "s", reason), 0),
         SD_BUS_SIGNAL_WITH_ARGS("AgentFailed", SD_BUS_ARGS("s", agent, "s", result), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("FaultFinished",
+                                SD_BUS_ARGS("t", id, "t", parent, "s", kind, "s", agent, "b", recovered,
+                                            "t", injected_usec, "t", detected_usec, "t", undone_usec,
+                                            "t", recovered_usec, "s", detail),
+                                0),
 
         SD_BUS_VTABLE_END,
 };

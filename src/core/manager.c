@@ -91,6 +91,8 @@ static void manager_free_profiles(Manager *m) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        /* First: it undoes what faults still have in effect, over the bus. */
+        chaos_free(m->chaos);
         /* First: the supervisor saves the journal cursor and drops its bus slots and timers. */
         manager_metrics_free(m->metrics);
         supervisor_free(m->supervisor);
@@ -324,6 +326,8 @@ static void manager_update_state(Manager *m) {
                 (void) sd_bus_emit_properties_changed(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE,
                                                       "NActiveAgents", "HealthScore", NULL);
         }
+
+        chaos_agents_changed(m->chaos, s);
 
         if (s == m->state)
                 return;
@@ -573,6 +577,12 @@ static void agent_start(Manager *m, AgentRuntime *a) {
                 log_error_errno(r, "Failed to send the start of agent %s: %m", a->name);
                 a->start_failed = true;
         }
+}
+
+/* ChaosCallbacks.start_agent: the end of an outage creates the stopped agent's unit again. */
+static int chaos_start_agent(Manager *m, AgentRuntime *a) {
+        agent_start(m, a);
+        return a->start_failed && !a->start_in_flight ? -EIO : 0;
 }
 
 static int on_stop_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -1333,6 +1343,14 @@ int manager_startup(Manager *m) {
         r = manager_adopt(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to adopt running agents: %m");
+
+        r = chaos_new(m, &(ChaosCallbacks) { .start_agent = chaos_start_agent }, &m->chaos);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up fault injection: %m");
+        /* A previous instance that died mid-fault left records: undo those faults now. */
+        r = chaos_startup(m->chaos);
+        if (r < 0)
+                log_warning_errno(r, "Failed to undo leftover faults, ignoring: %m");
         /* Breakers restored before anything starts: an open one keeps its agent stopped. */
         r = supervisor_sync_agents(m->supervisor);
         if (r < 0)

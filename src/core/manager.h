@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "agent-runtime.h"
+#include "chaos.h"
 #include "manager-metrics.h"
 #include "plan.h"
 #include "polkit.h"
@@ -40,6 +41,7 @@ struct Manager {
         sd_bus *bus;
         SystemdClient *systemd;         /* calls to systemd, at most SYSTEMD_CALLS_IN_FLIGHT_MAX at once */
         PolkitRegistry *polkit;
+        Chaos *chaos;                   /* faults injected on purpose */
         char *state_dir;
 
         ProfileSet *profile_set;

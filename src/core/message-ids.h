@@ -20,3 +20,9 @@
 #define UNIFIED_MESSAGE_BREAKER_HALF_OPEN "735eb1ea52ac4c848b243ee2bd664302"
 /* The probe passed its probation (or an operator reset the breaker): closed again. */
 #define UNIFIED_MESSAGE_BREAKER_CLOSED "3e24ae8a122d4bd7bb82b829ca1832a7"
+/* A fault was injected on purpose (InjectFault, unifiedctl chaos). */
+#define UNIFIED_MESSAGE_FAULT_INJECTED "5e68bb5f78a9417a9b059341628ec202"
+/* An injected fault's lever was released (limit or network restored), also after a daemon restart. */
+#define UNIFIED_MESSAGE_FAULT_UNDONE "5b3d6a6477b44714a8264605e769f00b"
+/* An injected fault is over: recovered (with the recovery time) or not (with the reason). */
+#define UNIFIED_MESSAGE_FAULT_FINISHED "e1004ee68dca4be48892de44639bebfe"

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "ctl-offline.h"
+#include "ctl-chaos.h"
 #include "ctl-util.h"
 #include "json-writer.h"
 #include "log.h"
@@ -911,6 +912,7 @@ static void help(void) {
                "  health                   Show the health score of the profile and its agents\n"
                "  reset-breaker AGENT      Close an agent's circuit breaker\n"
                "  open-breaker AGENT       Open an agent's circuit breaker\n"
+               "  chaos inject|run ...     Inject faults and measure recovery ('chaos --help')\n"
                "  show PROFILE|FILE        Show a resolved profile (offline)\n"
                "  validate [PROFILE|FILE...]\n"
                "                           Check profiles (offline; all of them without arguments)\n\n"
@@ -1038,6 +1040,10 @@ static int run(int argc, char *argv[]) {
         char **args;
         unsigned n;
         int r;
+
+        /* "chaos" has options of its own (--rounds, --sla...): it reads the command line itself. */
+        if (ctl_chaos_is_verb(argc, argv))
+                return ctl_chaos_main(argc, argv);
 
         r = parse_argv(argc, argv);
         if (r <= 0)
