@@ -979,6 +979,11 @@ static void parse_agents(Parser *p, const YamlNode *n, Profile *profile) {
                                  excerpt(name, buf), AGENT_NAME_MAX);
                         continue;
                 }
+                if (agent_name_is_reserved(name->value)) {
+                        error_at(p, name, "agent name '%s' is reserved: unified-%s.socket belongs to the unified "
+                                 "package", name->value, name->value);
+                        continue;
+                }
                 other = profile_find_agent(profile, name->value);
                 if (other) {
                         error_at(p, name, "duplicate agent '%s' (first defined at line %u)", name->value,

@@ -367,6 +367,10 @@ bool agent_name_is_valid(const char *name) {
         return true;
 }
 
+bool agent_name_is_reserved(const char *name) {
+        return streq_ptr(name, "metrics");
+}
+
 bool profile_name_is_valid(const char *name) {
         return agent_name_is_valid(name);
 }

@@ -227,6 +227,8 @@ static const struct {
           "with a letter or digit, at most 64 characters, to fit in unified-<name>.service)" },
         { "agents:\n  - {name: a, exec: /bin/true}\n  - {name: b, exec: /bin/true}\n  - {name: a, exec: /bin/true}\n",
           4, 12, "duplicate agent 'a' (first defined at line 2)" },
+        { "agents:\n  - {name: metrics, exec: /bin/true}\n", 2, 12,
+          "agent name 'metrics' is reserved: unified-metrics.socket belongs to the unified package" },
 
         /* exec */
         { "agents:\n  - {name: a, exec: bin/agent}\n", 2, 21, "exec: 'bin/agent' is not an absolute path to a program" },
