@@ -204,6 +204,8 @@ static void client_dispatch(SystemdClient *c) {
                 if (r < 0) {
                         /* Stays first in line. With nothing in flight no reply would dispatch it again. */
                         log_warning_errno(r, "Failed to send a call to systemd, retrying: %m");
+                        if (!c->event)
+                                return;         /* the next reply retries */
                         if (c->retry)
                                 (void) sd_event_source_set_time_relative(c->retry, SYSTEMD_CLIENT_RETRY_USEC);
                         else
@@ -230,14 +232,13 @@ int systemd_client_new(sd_bus *bus, sd_event *event, unsigned max_in_flight, Sys
         SystemdClient *c;
 
         assert(bus);
-        assert(event);
         assert(max_in_flight > 0);
 
         c = calloc(1, sizeof(SystemdClient));
         if (!c)
                 return -ENOMEM;
         c->bus = sd_bus_ref(bus);
-        c->event = sd_event_ref(event);
+        c->event = event ? sd_event_ref(event) : NULL;
         c->max_in_flight = max_in_flight;
         *ret = c;
         return 0;

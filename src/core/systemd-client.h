@@ -38,7 +38,8 @@ typedef struct SystemdCall {
 
 typedef struct SystemdClient SystemdClient;
 
-/* "event" is the loop "bus" is attached to: a call that could not be sent is retried from it. */
+/* "event" is the loop "bus" is attached to: a call that could not be sent is retried from it. Without
+ * one (NULL, a client driving sd_bus_process() itself) it waits for the next reply. */
 int systemd_client_new(sd_bus *bus, sd_event *event, unsigned max_in_flight, SystemdClient **ret);
 /* Queued calls are dropped (their "destroy" runs); calls in flight stay with the bus, which runs their
  * callbacks or destroys them when it goes. */
