@@ -182,7 +182,21 @@ bench_idle_main() {
                 echo "unified.service WatchdogUSec: $(systemctl show -P WatchdogUSec unified.service)"
                 echo "## timerfds at the end of the window"
                 bench_timerfds
+                echo "## scrapes of /metrics with $BENCH_IDLE_PROFILE running (after the idle window)"
+                bench_scrapes
         } >>"$out"
         cat "$out" >>"$BENCH_OUT/bench.log"
         bench_clean
+}
+
+# Ten scrapes, one a second: curl's total time, the page's size and the daemon's own figure for the
+# previous scrape (unified_scrape_duration_seconds: collecting and rendering inside its event loop).
+bench_scrapes() {
+        local i page=$BENCH_BIN/metrics.txt total
+        for i in $(seq 1 10); do
+                total=$(curl -s -o "$page" -w '%{time_total}' http://127.0.0.1:9000/metrics) || { echo "scrape $i failed"; continue; }
+                echo "scrape $i: curl ${total}s, $(wc -c <"$page") bytes, $(grep -c '^unified_' "$page") samples," \
+                        "previous scrape in daemon $(awk '$1 == "unified_scrape_duration_seconds" { print $2 }' "$page")s"
+                sleep 1
+        done
 }
