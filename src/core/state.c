@@ -61,13 +61,13 @@ int state_save_active_profile(const char *dir, const char *name) {
         return state_write_line(dir, ACTIVE_PROFILE_FILE, name);
 }
 
-int state_load_active_profile(const char *dir, char **ret) {
+int state_read_line(const char *dir, const char *name, char **ret) {
         _cleanup_free_ char *path = NULL, *line = NULL;
         _cleanup_(fclosep) FILE *f = NULL;
         size_t n = 0;
         ssize_t l;
 
-        if (asprintf(&path, "%s/" ACTIVE_PROFILE_FILE, dir) < 0)
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
                 return -ENOMEM;
         f = fopen(path, "re");
         if (!f) {
@@ -81,7 +81,22 @@ int state_load_active_profile(const char *dir, char **ret) {
                 *ret = NULL;
                 return 0;
         }
-        while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == ' '))
+        while (l > 0 && line[l - 1] == '\n')
+                line[--l] = '\0';
+        *ret = TAKE_PTR(line);
+        return 0;
+}
+
+int state_load_active_profile(const char *dir, char **ret) {
+        _cleanup_free_ char *line = NULL;
+        size_t l;
+        int r;
+
+        r = state_read_line(dir, ACTIVE_PROFILE_FILE, &line);
+        if (r < 0)
+                return r;
+        l = line ? strlen(line) : 0;
+        while (l > 0 && line[l - 1] == ' ')
                 line[--l] = '\0';
         *ret = l > 0 ? TAKE_PTR(line) : NULL;
         return 0;

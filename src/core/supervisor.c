@@ -202,33 +202,6 @@ ProfileState supervisor_classify_profile(const HealthAgentSummary *agents, const
  * Persistence, in the runtime directory */
 
 /* The first line of dir/name without its newline; *ret NULL if the file does not exist. */
-static int read_line(const char *dir, const char *name, char **ret) {
-        _cleanup_free_ char *path = NULL, *line = NULL;
-        size_t n = 0;
-        ssize_t l;
-        FILE *f;
-
-        if (asprintf(&path, "%s/%s", dir, name) < 0)
-                return -ENOMEM;
-        f = fopen(path, "re");
-        if (!f) {
-                if (errno != ENOENT)
-                        return -errno;
-                *ret = NULL;
-                return 0;
-        }
-        l = getline(&line, &n, f);
-        fclose(f);
-        if (l < 0) {
-                *ret = NULL;
-                return 0;
-        }
-        while (l > 0 && line[l - 1] == '\n')
-                line[--l] = '\0';
-        *ret = TAKE_PTR(line);
-        return 0;
-}
-
 static int breaker_dir(const Supervisor *s, char **ret) {
         const char *base = s->manager->state_dir;
         char *d;
@@ -274,7 +247,7 @@ static void agent_restore(SupervisedAgent *sa) {
 
         if (asprintf(&dir, "%s/" SUPERVISOR_BREAKER_DIR, sa->supervisor->manager->state_dir) < 0)
                 return (void) log_oom();
-        r = read_line(dir, sa->name, &line);
+        r = state_read_line(dir, sa->name, &line);
         if (r < 0) {
                 log_warning_errno(r, "Failed to read the saved breaker of agent %s, starting closed: %m", sa->name);
                 return;
@@ -1303,7 +1276,7 @@ int supervisor_start(Supervisor *s) {
         r = supervisor_update_journal_agents(s);
         if (r < 0)
                 return r;
-        r = read_line(s->manager->state_dir, SUPERVISOR_CURSOR_FILE, &cursor);
+        r = state_read_line(s->manager->state_dir, SUPERVISOR_CURSOR_FILE, &cursor);
         if (r < 0)
                 log_warning_errno(r, "Failed to read the saved journal cursor, starting at the end: %m");
         r = journal_watch_start(s->journal, cursor);
