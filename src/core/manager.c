@@ -359,47 +359,76 @@ static void agent_emit_changed(AgentRuntime *a) {
 /* ---------------------------------------------------------------------------------------------------
  * Watching our units */
 
+/* Applies one interface's a{sv} of an agent's unit ("msg" positioned at the array: a PropertiesChanged
+ * after its interface name, or a GetAll reply) to the agent's runtime object. The service's properties
+ * then go to the supervisor too, which reads the same array again: this match and these GetAll calls
+ * are the only ones per unit. Returns > 0 if the runtime object changed. */
+static int agent_apply_unit_properties(AgentRuntime *a, bool socket, const char *iface, sd_bus_message *msg) {
+        Manager *m = a->manager;
+        int r, changed = 0;
+
+        /* The socket's Unit properties are kept apart from the service's. */
+        const char *runtime_iface = socket ? AGENT_SOCKET_UNIT_INTERFACE : iface;
+
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                const char *prop;
+
+                r = sd_bus_message_read(msg, "s", &prop);
+                if (r < 0)
+                        return r;
+                r = agent_runtime_apply_property(a, runtime_iface, prop, msg);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        changed = 1;
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+
+        if (!socket && m->supervisor) {
+                r = sd_bus_message_rewind(msg, /* complete= */ true);
+                if (r < 0)
+                        return r;
+                if (sd_bus_message_is_signal(msg, NULL, NULL) > 0) {
+                        r = sd_bus_message_skip(msg, "s");
+                        if (r < 0)
+                                return r;
+                }
+                supervisor_unit_properties(m->supervisor, a, iface, msg);
+        }
+        return changed;
+}
+
 static int on_unit_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
         AgentRuntime *a = userdata;
         _cleanup_free_ char *socket_path = NULL;
         bool socket = false;
         const char *iface;
-        int r, changed = 0;
+        int r;
 
-        /* One callback for both units: the socket's Unit properties are kept apart from the service's. */
+        /* One callback for both units of a lazy agent. */
         if (a->socket_unit && systemd_unit_path(a->socket_unit, &socket_path) >= 0)
                 socket = streq_ptr(sd_bus_message_get_path(msg), socket_path);
 
         r = sd_bus_message_read(msg, "s", &iface);
         if (r < 0)
                 return 0;
-        if (socket) {
-                if (!streq(iface, SYSTEMD_UNIT_IFACE))
-                        return 0;
-                iface = AGENT_SOCKET_UNIT_INTERFACE;
-        }
+        if (!streq(iface, SYSTEMD_UNIT_IFACE) && (socket || !streq(iface, SYSTEMD_SERVICE_IFACE)))
+                return 0;
 
-        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        r = agent_apply_unit_properties(a, socket, iface, msg);
         if (r < 0)
+                log_debug_errno(r, "Failed to parse a PropertiesChanged of %s, ignoring: %m",
+                                socket ? a->socket_unit : a->unit);
+        if (r <= 0)
                 return 0;
-        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                const char *prop;
 
-                r = sd_bus_message_read(msg, "s", &prop);
-                if (r < 0)
-                        return 0;
-                r = agent_runtime_apply_property(a, iface, prop, msg);
-                if (r < 0)
-                        return 0;
-                if (r > 0)
-                        changed = 1;
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return 0;
-        }
-
-        if (!changed)
-                return 0;
         if (streq_ptr(a->active_state, "failed") && !socket && a->result && !streq(a->result, "success")) {
                 log_warning("Agent %s failed: %s.", a->name, a->result);
                 (void) sd_journal_send("MESSAGE=Agent %s failed: %s.", a->name, a->result,
@@ -419,7 +448,6 @@ static int on_get_all_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
         Manager *m = c->manager;
         bool socket = false;
         AgentRuntime *a;
-        const char *iface;
         int r;
 
         if (sd_bus_message_is_method_error(reply, NULL))
@@ -427,21 +455,9 @@ static int on_get_all_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
         a = manager_find_agent_by_unit(m, c->unit, &socket);
         if (!a)
                 return 0;
-        iface = socket ? AGENT_SOCKET_UNIT_INTERFACE : c->agent; /* c->agent holds the interface here */
-
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        r = agent_apply_unit_properties(a, socket, c->agent /* the interface here */, reply);
         if (r < 0)
-                return 0;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                const char *prop;
-
-                if (sd_bus_message_read(reply, "s", &prop) < 0)
-                        return 0;
-                if (agent_runtime_apply_property(a, iface, prop, reply) < 0)
-                        return 0;
-                if (sd_bus_message_exit_container(reply) < 0)
-                        return 0;
-        }
+                log_debug_errno(r, "Failed to parse the properties of %s, ignoring: %m", c->unit);
         agent_emit_changed(a);
         manager_update_state(m);
         return 0;
@@ -461,9 +477,10 @@ static void agent_refresh(Manager *m, AgentRuntime *a, const char *unit, const c
                 log_warning_errno(r, "Failed to query %s, ignoring: %m", unit);
 }
 
+/* The Service part first, as in systemd's own signals (see supervisor_unit_properties()). */
 static void agent_refresh_all(Manager *m, AgentRuntime *a) {
-        agent_refresh(m, a, a->unit, SYSTEMD_UNIT_IFACE);
         agent_refresh(m, a, a->unit, SYSTEMD_SERVICE_IFACE);
+        agent_refresh(m, a, a->unit, SYSTEMD_UNIT_IFACE);
         if (a->socket_unit)
                 agent_refresh(m, a, a->socket_unit, SYSTEMD_UNIT_IFACE);
 }

@@ -293,7 +293,6 @@ static void unit_view_done(UnitView *v) {
 static SupervisedAgent *supervised_agent_free(SupervisedAgent *sa) {
         if (!sa)
                 return NULL;
-        sd_bus_slot_unref(sa->slot);
         sd_event_source_disable_unref(sa->timer);
         unit_view_done(&sa->view);
         free(sa->name);
@@ -817,47 +816,15 @@ static int agent_apply_properties(SupervisedAgent *sa, const char *iface, sd_bus
         return 0;
 }
 
-static int on_unit_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
-        SupervisedAgent *sa = userdata;
-        const char *iface;
+void supervisor_unit_properties(Supervisor *s, AgentRuntime *a, const char *iface, sd_bus_message *msg) {
+        SupervisedAgent *sa = supervisor_find(s, a->name);
         int r;
 
-        r = sd_bus_message_read(msg, "s", &iface);
-        if (r < 0)
-                return 0;
-        if (!streq(iface, SYSTEMD_UNIT_IFACE) && !streq(iface, SYSTEMD_SERVICE_IFACE))
-                return 0;
+        if (!sa || (!streq(iface, SYSTEMD_UNIT_IFACE) && !streq(iface, SYSTEMD_SERVICE_IFACE)))
+                return;
         r = agent_apply_properties(sa, iface, msg);
         if (r < 0)
-                log_debug_errno(r, "Failed to parse a PropertiesChanged of %s, ignoring: %m", sa->unit);
-        return 0;
-}
-
-typedef struct GetAllCall {
-        AgentCall call;
-        const char *iface;      /* static */
-} GetAllCall;
-
-static void get_all_call_free(void *p) {
-        GetAllCall *c = p;
-
-        if (!c)
-                return;
-        free(c->call.agent);
-        free(c);
-}
-
-static int on_get_all_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        GetAllCall *c = userdata;
-        SupervisedAgent *sa = supervisor_find(c->call.supervisor, c->call.agent);
-        int r;
-
-        if (!sa || sd_bus_message_is_method_error(reply, NULL))
-                return 0;
-        r = agent_apply_properties(sa, c->iface, reply);
-        if (r < 0)
                 log_debug_errno(r, "Failed to parse the properties of %s, ignoring: %m", sa->unit);
-        return 0;
 }
 
 static void agent_feed_final(SupervisedAgent *sa) {
@@ -876,8 +843,8 @@ static void agent_feed_final(SupervisedAgent *sa) {
 }
 
 static int on_confirm_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        GetAllCall *c = userdata;
-        SupervisedAgent *sa = supervisor_find(c->call.supervisor, c->call.agent);
+        AgentCall *c = userdata;
+        SupervisedAgent *sa = supervisor_find(c->supervisor, c->agent);
         AgentRuntime *a;
         int r;
 
@@ -893,7 +860,7 @@ static int on_confirm_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
                         agent_feed_final(sa);
                 return 0;
         }
-        r = agent_apply_properties(sa, c->iface, reply);
+        r = agent_apply_properties(sa, SYSTEMD_UNIT_IFACE, reply);
         if (r < 0) {
                 log_debug_errno(r, "Failed to parse the properties of %s, ignoring: %m", sa->unit);
                 return 0;
@@ -906,57 +873,15 @@ static int on_confirm_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
 }
 
 static void agent_confirm_failed(SupervisedAgent *sa) {
-        GetAllCall *c = calloc(1, sizeof(GetAllCall));
+        AgentCall *c = agent_call_new(sa->supervisor, sa->name);
         int r;
 
         if (!c)
                 return (void) log_oom();
-        c->call.supervisor = sa->supervisor;
-        c->iface = SYSTEMD_UNIT_IFACE;
-        c->call.agent = strdup(sa->name);
-        if (!c->call.agent) {
-                free(c);
-                return (void) log_oom();
-        }
         r = systemd_get_unit_properties(sa->supervisor->manager->systemd, sa->unit, SYSTEMD_UNIT_IFACE,
-                                        &(SystemdCall) { on_confirm_reply, c, get_all_call_free });
+                                        &(SystemdCall) { on_confirm_reply, c, agent_call_free });
         if (r < 0)
                 log_debug_errno(r, "Failed to ask about %s, ignoring: %m", sa->unit);
-}
-
-static int agent_subscribe(SupervisedAgent *sa) {
-        static const char *const ifaces[] = { SYSTEMD_SERVICE_IFACE, SYSTEMD_UNIT_IFACE };
-        sd_bus *bus = sa->supervisor->manager->bus;
-        _cleanup_free_ char *path = NULL;
-        int r;
-
-        r = systemd_unit_path(sa->unit, &path);
-        if (r < 0)
-                return r;
-        r = sd_bus_match_signal_async(bus, &sa->slot, SYSTEMD_SERVICE, path, "org.freedesktop.DBus.Properties",
-                                      "PropertiesChanged", on_unit_properties_changed, NULL, sa);
-        if (r < 0)
-                return r;
-
-        /* What the unit is now (adopted agents): the Service part first, as systemd's signals do. */
-        for (size_t i = 0; i < ELEMENTSOF(ifaces); i++) {
-                GetAllCall *c = calloc(1, sizeof(GetAllCall));
-
-                if (!c)
-                        return -ENOMEM;
-                c->call.supervisor = sa->supervisor;
-                c->iface = ifaces[i];
-                c->call.agent = strdup(sa->name);
-                if (!c->call.agent) {
-                        free(c);
-                        return -ENOMEM;
-                }
-                r = systemd_get_unit_properties(sa->supervisor->manager->systemd, sa->unit, ifaces[i],
-                                                &(SystemdCall) { on_get_all_reply, c, get_all_call_free });
-                if (r < 0)
-                        return r;
-        }
-        return 0;
 }
 
 static int supervised_agent_new(Supervisor *s, AgentRuntime *a, const BreakerConfig *config,
@@ -1339,9 +1264,6 @@ int supervisor_sync_agents(Supervisor *s) {
                 agent_restore(sa);
                 agent_publish_breaker(sa, a);
                 agent_arm_timer(sa, sa->breaker.deadline);
-                r = agent_subscribe(sa);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to watch %s for its breaker, it will lag: %m", sa->unit);
         }
 
         /* A profile start requested by a switch (not an adoption): time it until it settles. */

@@ -15,11 +15,13 @@
  *     supervisor_start(m->supervisor);                   once, after adoption: follows the journal
  *     supervisor_may_start(m->supervisor, a)             false while the agent's breaker holds it open
  *     supervisor_start_failed(m->supervisor, a)          StartTransientUnit was refused
+ *     supervisor_unit_properties(m->supervisor, a, ...)  the service's properties, as systemd sent them
  *     supervisor_reset_breaker() / supervisor_open_breaker()   D-Bus ResetBreaker / OpenBreaker
  *     supervisor_profile_state(), supervisor_health_score()    Manager State / HealthScore
  *
- * Unit state comes from its own PropertiesChanged subscription on each agent's service, so it needs no
- * call from the manager's own handler. */
+ * Unit state comes from the manager, which subscribes to each unit and asks for its properties once
+ * (one match and one GetAll per interface per unit, not two): it hands every PropertiesChanged and
+ * GetAll reply of an agent's service on with supervisor_unit_properties(). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -51,7 +53,7 @@ typedef struct SupervisorCallbacks {
         void (*state_changed)(Manager *m);
 } SupervisorCallbacks;
 
-/* What systemd last said about an agent's service, from our own PropertiesChanged subscription. */
+/* What systemd last said about an agent's service (PropertiesChanged and GetAll, via the manager). */
 typedef struct UnitView {
         char *active_state;             /* NULL until first heard */
         char *sub_state;
@@ -109,7 +111,6 @@ typedef struct SupervisedAgent {
 
         Breaker breaker;
         UnitView view;
-        sd_bus_slot *slot;              /* PropertiesChanged of the service */
         sd_event_source *timer;         /* the breaker's single timer, CLOCK_BOOTTIME */
 
         HealthRate errors;
@@ -148,6 +149,11 @@ SupervisedAgent *supervisor_find(Supervisor *s, const char *name);
 bool supervisor_may_start(Supervisor *s, const AgentRuntime *a);
 /* systemd refused to create or start the agent's unit: a final failure for the breaker. */
 void supervisor_start_failed(Supervisor *s, AgentRuntime *a);
+/* Properties of "a"'s service unit from systemd: "iface" is org.freedesktop.systemd1.Unit or .Service,
+ * "msg" is positioned at the a{sv} (a PropertiesChanged after its interface name, or a GetAll reply).
+ * Send the Service part before the Unit part, as systemd's own signals do: the Unit part (ActiveState)
+ * is what acts, and reads Result and NRestarts from the Service part. */
+void supervisor_unit_properties(Supervisor *s, AgentRuntime *a, const char *iface, sd_bus_message *msg);
 
 /* The operator's controls (after polkit): close now and start / open and hold. */
 int supervisor_reset_breaker(Supervisor *s, AgentRuntime *a);
