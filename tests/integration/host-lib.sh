@@ -91,7 +91,8 @@ cache_ensure() {
                 log "building $dir (not cached)"
                 remove_tree "$dir.tmp"; remove_tree "$dir"
                 mkdir -p "$dir.tmp"
-                if ! "$builder" "$dir.tmp"; then
+                # (stdout is the caller's answer, e.g. image_ensure's directory: builders talk on stderr)
+                if ! "$builder" "$dir.tmp" >&2; then
                         remove_tree "$dir.tmp"
                         exec {lockfd}>&-
                         die "building $dir failed"
@@ -200,7 +201,10 @@ EOF
         cp "$(ls "$root"/boot/vmlinuz-* | sort -V | tail -n1)" "$out/vmlinuz"
         cp "$(ls "$root"/boot/initrd.img-* | sort -V | tail -n1)" "$out/initrd.img"
         log "making the ext4 image"
-        mkfs.ext4 -q -L root -d "$root" "$out/root.img" 3G
+        # mke2fs announces the image file it creates on stdout even with -q; stdout is the image
+        # directory's name for image_ensure's callers.
+        mkfs.ext4 -q -L root -d "$root" "$out/root.img" 3G >"$out/mkfs.log" 2>&1 ||
+                { tail -n 30 "$out/mkfs.log" >&2; return 1; }
         # The tree stays: derived images (extra runtime dependencies) start from it.
 }
 
