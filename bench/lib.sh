@@ -26,7 +26,7 @@ bench_build_client() {
                 -I"$SRC_DIR" -I"$build" -I"$SRC_DIR/src/basic" -I"$SRC_DIR/src/profile" \
                 -I"$SRC_DIR/src/resilience" -I"$SRC_DIR/src/metrics" -I"$SRC_DIR/src/core" \
                 "$BENCH_DIR/pipelined-start.c" "$build/src/libunified.a" \
-                $(pkg-config --libs libsystemd yaml-0.1 libcgroup libmicrohttpd) -lm -s -o "$out" ||
+                $(pkg-config --libs libsystemd yaml-0.1 libcgroup) -lm -s -o "$out" ||
                 bench_die "building pipelined-start failed"
 }
 

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The metrics HTTP endpoint: libmicrohttpd driven by an sd-event loop (MHD's epoll fd watched as an
- * I/O source, MHD's timeout as a timer; no threads). It serves GET/HEAD /metrics with a page that
- * a callback produces, and bounds everything a client can make it hold. */
+/* The metrics HTTP endpoint: a small HTTP/1.1 server on an sd-event loop (the listening socket and
+ * each connection are I/O sources, each connection has a timer; no threads, no blocking calls, no
+ * HTTP or TLS library). It serves GET/HEAD /metrics with a page that a callback produces, keeps
+ * connections alive between requests (HTTP/1.1, unless "Connection: close"), answers pipelined
+ * requests in order, and bounds everything a client can make it hold. Request heads are parsed by
+ * http-request.h. */
 
 #include <stdint.h>
 #include <sys/socket.h>
@@ -18,11 +21,15 @@ typedef struct HttpServer HttpServer;
  * server frees after sending. Called from the event loop; a negative errno gives 500. */
 typedef int (*HttpServerPageHandler)(MetricsFormat fmt, char **ret_body, size_t *ret_size, void *userdata);
 
+/* Connections over a limit are closed at once, unanswered. */
 typedef struct HttpServerLimits {
-        unsigned connections;           /* concurrent connections in total */
-        unsigned connections_per_ip;
-        unsigned timeout_sec;           /* idle connection timeout (slow or stuck clients), >= 1 */
-        size_t memory_per_connection;   /* request headers must fit in this (431 otherwise) */
+        unsigned connections;           /* concurrent connections in total, >= 1 */
+        unsigned connections_per_ip;    /* 0: no limit per client address */
+        unsigned timeout_sec;           /* >= 1: a request head must be complete this long after the
+                                         * connection opened or the previous response went out (slow
+                                         * or idle clients are closed), and a response must be taken
+                                         * this long after it was ready (stuck readers are reset) */
+        size_t memory_per_connection;   /* request head must fit in this (431 otherwise), >= 256 */
 } HttpServerLimits;
 
 /* 16 connections, 8 per IP, 10 s timeout, 32 KiB per connection: a Prometheus server scrapes with

@@ -20,8 +20,8 @@ image_packages() {
         echo systemd systemd-sysv dbus udev kmod linux-image-amd64 initramfs-tools libpam-systemd \
                 polkitd procps iproute2 curl jq less util-linux prometheus libyaml-0-2
         case $release in
-        bookworm) echo libcgroup2 libmicrohttpd12 ;;
-        *)        echo libcgroup3 libmicrohttpd12t64 ;;
+        bookworm) echo libcgroup2 ;;
+        *)        echo libcgroup3 ;;
         esac
 }
 

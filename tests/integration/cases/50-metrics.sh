@@ -147,7 +147,7 @@ test_bad_http_clients_do_not_stall_dbus() {
         IFS= read -r -t 10 line <&3 || true
         exec 3<&-
         assert_match '^HTTP/1\.[01] 400' "$line" "status of a malformed request"
-        # Not HTTP at all: libmicrohttpd hangs up without an answer; the connection must end promptly.
+        # Not HTTP at all: the server answers 400 and closes; the connection must end promptly.
         exec 3<>/dev/tcp/127.0.0.1/9000
         printf 'GARBAGE-NOT-HTTP\r\n\r\n' >&3
         assert_ok timeout 10 cat <&3
