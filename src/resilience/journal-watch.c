@@ -255,7 +255,9 @@ int journal_watch_new(sd_event *e, const char *directory, JournalWatchHandler ha
         if (directory)
                 r = sd_journal_open_directory(&w->journal, directory, 0);
         else
-                r = sd_journal_open(&w->journal, SD_JOURNAL_LOCAL_ONLY);
+                /* Agents and PID 1 log to the system journal: users' journals are neither opened
+                 * nor mapped. */
+                r = sd_journal_open(&w->journal, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
         if (r < 0)
                 return r;
 
