@@ -19,20 +19,32 @@ int log_get_max_level(void) {
         return max_level;
 }
 
-static int log_level_from_string(const char *s) {
-        static const char *const names[] = {
-                [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "err",
-                [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
-        };
+static const char *const log_level_names[] = {
+        [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",     [LOG_CRIT] = "crit", [LOG_ERR] = "err",
+        [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+};
 
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (streq(s, names[i]))
+int log_level_from_string(const char *s) {
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(log_level_names); i++)
+                if (streq(s, log_level_names[i]))
                         return (int) i;
         if (streq(s, "error"))
                 return LOG_ERR;
         if (s[0] >= '0' && s[0] <= '7' && s[1] == '\0')
                 return s[0] - '0';
         return -EINVAL;
+}
+
+const char *log_level_to_string(int level) {
+        if (level < 0 || (size_t) level >= ELEMENTSOF(log_level_names))
+                return NULL;
+        return log_level_names[level];
+}
+
+bool log_to_journal(void) {
+        return prefix_priority;
 }
 
 void log_setup(void) {

@@ -4,12 +4,20 @@
 /* Logging to stderr, with syslog priority prefixes when stderr is connected to journald. */
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <syslog.h>
 
 #include "macro.h"
 
 void log_set_max_level(int level);
 int log_get_max_level(void);
+/* "debug", "info", ... (syslog's names, as systemd spells them; also "error") or "0".."7" -> the level;
+ * -EINVAL for anything else. */
+int log_level_from_string(const char *s);
+/* The level's name, NULL if out of range. */
+const char *log_level_to_string(int level) _const_;
+/* Whether stderr is journald's stream for this process (see log_setup()). */
+bool log_to_journal(void);
 /* Reads $UNIFIED_LOG_LEVEL ("debug", "info", ... or 0..7) and checks whether stderr is a journal
  * stream ($JOURNAL_STREAM), in which case each line gets a "<N>" prefix journald understands. */
 void log_setup(void);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "bus-error.h"
+#include "bus-log-control.h"
 #include "bus-manager.h"
 #include "config.h"
 #include "strv.h"
@@ -561,5 +562,8 @@ int bus_manager_add_objects(Manager *m) {
         r = sd_bus_add_node_enumerator(m->bus, NULL, UNIFIED_AGENT_PATH_PREFIX, agent_enumerate, m);
         if (r < 0)
                 return r;
-        return sd_bus_add_object_manager(m->bus, NULL, UNIFIED_OBJECT_PATH);
+        r = sd_bus_add_object_manager(m->bus, NULL, UNIFIED_OBJECT_PATH);
+        if (r < 0)
+                return r;
+        return bus_log_control_add(m->bus, "unifiedd");
 }

@@ -2,7 +2,8 @@
 #pragma once
 
 /* The org.unified1 objects: the Manager at /org/unified1, a Profile per profile on disk and an Agent
- * per agent of the active profile, with introspection, node enumeration and the object manager. */
+ * per agent of the active profile, with introspection, node enumeration and the object manager; and
+ * org.freedesktop.LogControl1 (bus-log-control.h). */
 
 #include "manager.h"
 

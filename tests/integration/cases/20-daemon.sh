@@ -230,6 +230,30 @@ test_bad_arguments_get_errors() {
         assert_eq inactive "$(mgr State)" "state after bad calls"
 }
 
+# systemctl service-log-level/-log-target speak org.freedesktop.LogControl1 to the unit's BusName=.
+test_log_level_at_runtime() {
+        local out pid since
+        pid=$(unit_prop unified.service MainPID)
+        assert_eq info "$(systemctl service-log-level unified.service)" "default log level"
+        assert_eq journal "$(systemctl service-log-target unified.service)" "log target"
+        since=$(date '+%Y-%m-%d %H:%M:%S')
+        systemctl service-log-level unified.service debug
+        assert_eq debug "$(systemctl service-log-level unified.service)" "log level after setting it"
+        # Debug lines appear (the metrics endpoint logs each connection it closes at debug level).
+        curl -s -o /dev/null http://127.0.0.1:9000/metrics
+        wait_until 10 sh -c "journalctl -q -u unified.service --since='$since' -p debug | grep -q 'Metrics connection closed'"
+        # (systemctl checks the name itself; the daemon must too.)
+        out=$(busctl set-property org.unified1 /org/freedesktop/LogControl1 org.freedesktop.LogControl1 \
+                LogLevel s chatty 2>&1) && _lib_fail "log level 'chatty' accepted"
+        assert_match 'Invalid log level "chatty"' "$out" "error for a bad log level"
+        out=$(as_user busctl set-property org.unified1 /org/freedesktop/LogControl1 org.freedesktop.LogControl1 \
+                LogLevel s debug 2>&1) && _lib_fail "unprivileged LogLevel change succeeded"
+        assert_match 'Access denied' "$out" "error for an unprivileged LogLevel change"
+        systemctl service-log-level unified.service info
+        assert_eq info "$(systemctl service-log-level unified.service)" "log level restored"
+        assert_eq "$pid" "$(unit_prop unified.service MainPID)" "daemon PID"
+}
+
 test_service_is_hardened() {
         local out
         out=$(systemd-analyze security --no-pager unified.service | tail -n1)
