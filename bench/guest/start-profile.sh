@@ -50,14 +50,35 @@ bench_last_active() {
         echo "$max"
 }
 
+# CPU time of a process so far (user + system, ms); 0 if there is no such process.
+bench_cpu_ms() {
+        local pid=$1
+        [ "${pid:-0}" -gt 0 ] 2>/dev/null || { echo 0; return; }
+        # After "PID (comm) " the fields are numbered from state = 1: utime is 12, stime 13.
+        awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d\n", ($12 + $13) * 1000 / hz }' \
+                /proc/"$pid"/stat 2>/dev/null || echo 0
+}
+
+# Busy CPU time of the whole guest so far, all CPUs (ms): everything but idle and iowait.
+bench_busy_ms() {
+        awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%d\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1000 / hz }' /proc/stat
+}
+
+# "pid1 dbus-daemon unifiedd guest" CPU ms so far, for the difference over one start.
+bench_cpu_snapshot() {
+        echo "$(bench_cpu_ms 1) $(bench_cpu_ms "$(systemctl show -P MainPID dbus.service)")" \
+                "$(bench_cpu_ms "$(systemctl show -P MainPID unified.service)") $(bench_busy_ms)"
+}
+
 # One timed start; prints "elapsed_ms returned_ms status command_status" (status: 0 when every unit was
 # active within 15 min, else 100; command_status: the exit status of the command, e.g. unifiedctl's
 # when the daemon calls the profile degraded).
 bench_start_one() {
-        local method=$1 profile=$2 t0 t1 t2 rc=0 ok=0 u
+        local method=$1 profile=$2 run=${3:-warm-up} t0 t1 t2 rc=0 ok=0 u cpu0 cpu1
+        [ "$method" != daemon ] || systemctl start unified.service
+        cpu0=$(bench_cpu_snapshot)
         case $method in
         daemon)
-                systemctl start unified.service
                 t0=$(bench_now_us)
                 unifiedctl start --wait "$profile" >/dev/null 2>>"$BENCH_OUT/bench.log" || rc=$?
                 t1=$(bench_now_us)
@@ -86,6 +107,13 @@ bench_start_one() {
         else
                 t2=$(bench_last_active "$profile")
         fi
+        # Where the CPU went from the request until everything settled (the waiting above polls
+        # systemctl a little, alike for all methods).
+        cpu1=$(bench_cpu_snapshot)
+        [ "$run" = warm-up ] || printf '%s\t%s\t%s\t%s\n' "$profile" "$method" "$run" \
+                "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { n = split(a, x, " "); split(b, y, " ");
+                        for (i = 1; i <= n; i++) printf "%d%s", y[i] - x[i], i < n ? "\t" : ""; }')" \
+                >>"$BENCH_OUT/cpu.tsv"
         awk -v a="$t2" -v b="$t1" -v t="$t0" -v ok="$ok" -v rc="$rc" \
                 'BEGIN { printf "%.1f %.1f %d %d\n", (a - t) / 1000, (b - t) / 1000, ok, rc }'
 }
@@ -94,6 +122,7 @@ bench_start_main() {
         local run profile method n elapsed returned status cmd
         mkdir -p "$BENCH_OUT"
         printf 'profile\tmethod\trun\tunits\telapsed_ms\tstatus\tguest_loadavg_before\treturned_ms\tcommand_status\n' >"$BENCH_OUT/start.tsv"
+        printf 'profile\tmethod\trun\tpid1_cpu_ms\tdbus_cpu_ms\tunifiedd_cpu_ms\tguest_busy_ms\n' >"$BENCH_OUT/cpu.tsv"
         bench_log "systemd $(systemctl --version | head -n1), $(nproc) CPUs, $(free -m | awk '/^Mem:/ { print $2 }') MiB"
         for profile in $BENCH_PROFILES; do
                 bench_expect[$profile]=$(bench_expected_units "$profile" | tr '\n' ' ')
@@ -118,7 +147,7 @@ bench_start_main() {
                                 method=${methods[$(( (k + run - 1) % 3 ))]}
                                 local load
                                 load=$(bench_guest_load)
-                                read -r elapsed returned status cmd < <(bench_start_one "$method" "$profile")
+                                read -r elapsed returned status cmd < <(bench_start_one "$method" "$profile" "$run")
                                 printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$profile" "$method" "$run" "$n" \
                                         "$elapsed" "$status" "$load" "$returned" "$cmd" >>"$BENCH_OUT/start.tsv"
                                 bench_log "run $run $profile $method: all active after $elapsed ms, command returned after $returned ms with status $cmd (guest load $load)"
