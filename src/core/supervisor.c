@@ -201,7 +201,7 @@ ProfileState supervisor_classify_profile(const HealthAgentSummary *agents, const
 /* ---------------------------------------------------------------------------------------------------
  * Persistence, in the runtime directory */
 
-/* The first line of dir/name without its newline; *ret NULL if the file does not exist. */
+/* Creates the runtime directory's breaker/ (and the runtime directory) if needed; its path in *ret. */
 static int breaker_dir(const Supervisor *s, char **ret) {
         const char *base = s->manager->state_dir;
         char *d;
@@ -608,7 +608,7 @@ static int on_breaker_timer(sd_event_source *source, uint64_t usec, void *userda
 }
 
 /* ---------------------------------------------------------------------------------------------------
- * Unit state, from our own subscription */
+ * Unit state, as the manager hands it on (supervisor_unit_properties()) */
 
 static int free_and_strdup(char **p, const char *s) {
         char *n = NULL;
