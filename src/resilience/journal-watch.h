@@ -3,8 +3,9 @@
 
 /* Follows the journal inside the daemon's sd-event loop (the journal's inotify fd, never a timer loop),
  * restricted to our agents: their own lines (_SYSTEMD_SLICE=unified.slice) and PID 1's messages about
- * their units (_PID=1 + UNIT=unified-<agent>.service, one match per agent). Each entry about an agent is
- * classified (journal-classify) and handed to a callback.
+ * the units of the agents named with journal_watch_set_agents() (the journal is matched on _PID=1, the
+ * UNIT= field is checked here: see add_matches()). Each entry about an agent is classified
+ * (journal-classify) and handed to a callback.
  *
  * Position: on the first start the watch begins at the end of the journal (history is not replayed);
  * after a daemon restart it resumes right after the cursor the previous instance persisted, so no
@@ -49,8 +50,8 @@ int journal_watch_new(sd_event *e, const char *directory, JournalWatchHandler ha
 JournalWatch *journal_watch_free(JournalWatch *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(JournalWatch *, journal_watch_free);
 
-/* The agents whose units to match (names, not unit names). Rebuilds the matches and keeps the
- * position. May be called before or after journal_watch_start(). -EINVAL for an invalid name. */
+/* The agents whose units PID 1's messages are delivered for (names, not unit names); the position is
+ * kept. May be called before or after journal_watch_start(). -EINVAL for an invalid name. */
 int journal_watch_set_agents(JournalWatch *w, char * const *agents);
 
 /* Starts following: after "cursor" if given (entries after it are delivered, the one it names is not),
