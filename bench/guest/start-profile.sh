@@ -213,6 +213,10 @@ bench_idle_main() {
                 bench_timerfds
                 echo "## scrapes of /metrics with $BENCH_IDLE_PROFILE running (after the idle window)"
                 bench_scrapes
+                # What a daemon that Prometheus scrapes keeps resident: the figure the RSS target is about.
+                echo "## unifiedd (pid $pid) after the scrapes"
+                grep -E '^(VmRSS|VmHWM|RssAnon|RssFile)' /proc/"$pid"/status
+                grep -E '^(Rss|Pss|Pss_Anon|Pss_File)' /proc/"$pid"/smaps_rollup
         } >>"$out"
         cat "$out" >>"$BENCH_OUT/bench.log"
         bench_clean
