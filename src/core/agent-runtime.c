@@ -4,6 +4,7 @@
 
 #include "agent-runtime.h"
 #include "plan.h"
+#include "string-util.h"
 #include "strv.h"
 
 static const char *const profile_state_table[_PROFILE_STATE_MAX] = {
@@ -40,21 +41,6 @@ AgentRuntime *agent_runtime_free(AgentRuntime *a) {
         free(a->start_job);
         free(a->breaker);
         return mfree(a);
-}
-
-static int free_and_strdup(char **p, const char *s) {
-        char *n = NULL;
-
-        if (streq_ptr(*p, s))
-                return 0;
-        if (s) {
-                n = strdup(s);
-                if (!n)
-                        return -ENOMEM;
-        }
-        free(*p);
-        *p = n;
-        return 1;
 }
 
 int agent_runtime_update(AgentRuntime *rt, const Agent *a, const char *profile) {

@@ -21,6 +21,7 @@
 #include "manager.h"
 #include "message-ids.h"
 #include "parse-util.h"
+#include "string-util.h"
 #include "strv.h"
 #include "systemd-client.h"
 
@@ -1698,16 +1699,6 @@ typedef struct Record {
         size_t n_deny;
         bool have_deny;
 } Record;
-
-static int free_and_strdup(char **p, const char *s) {
-        char *c = strdup(s);
-
-        if (!c)
-                return -ENOMEM;
-        free(*p);
-        *p = c;
-        return 0;
-}
 
 static void closedirp(DIR **d) {
         if (*d)

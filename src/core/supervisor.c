@@ -18,6 +18,7 @@
 #include "manager.h"
 #include "message-ids.h"
 #include "state.h"
+#include "string-util.h"
 #include "strv.h"
 #include "supervisor.h"
 #include "systemd-client.h"
@@ -609,18 +610,6 @@ static int on_breaker_timer(sd_event_source *source, uint64_t usec, void *userda
 
 /* ---------------------------------------------------------------------------------------------------
  * Unit state, as the manager hands it on (supervisor_unit_properties()) */
-
-static int free_and_strdup(char **p, const char *s) {
-        char *n = NULL;
-
-        if (streq_ptr(*p, s))
-                return 0;
-        if (s && !(n = strdup(s)))
-                return -ENOMEM;
-        free(*p);
-        *p = n;
-        return 1;
-}
 
 static int view_apply_property(SupervisedAgent *sa, const char *iface, const char *prop, sd_bus_message *msg) {
         UnitView *v = &sa->view;

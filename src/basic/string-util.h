@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Small string helpers, named after their systemd counterparts. */
+
+/* Replaces the string *p owns by a copy of "s" (NULL allowed for both). 0 if it was equal already
+ * (nothing is allocated), 1 if it changed, -ENOMEM (and *p untouched) otherwise. */
+int free_and_strdup(char **p, const char *s);
