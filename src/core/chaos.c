@@ -1614,7 +1614,7 @@ int chaos_method_inject_fault(sd_bus_message *msg, void *userdata, sd_bus_error 
         Chaos *c = m->chaos;
         const char *kind_s, *agent;
         InjectOptions o;
-        AgentRuntime *a;
+        AgentRuntime *a = NULL;
         ChaosKind kind;
         usec_t duration;
         int r;
