@@ -55,11 +55,27 @@ bench_make_case() {
         } >"$out"
 }
 
+# bench_build_type BUILD_DIR: "buildtype=... optimization=..." of a meson build tree.
+bench_build_type() {
+        meson introspect --buildoptions "$1" | python3 -c '
+import json, sys
+o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
+print("buildtype=%s optimization=%s" % (o["buildtype"], o["optimization"]))'
+}
+
 # bench_vm_run BUILD_DIR WORK TIMEOUT CASE: boots the VM; prints the results directory.
 bench_vm_run() {
-        local build=$1 work=$2 timeout=$3 case=$4 rc=0 res sampler
-        bench_host_log "host load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+        local build=$1 work=$2 timeout=$3 case=$4 rc=0 res sampler type
+        # The daemon is measured against systemd and dbus-daemon built with -O2: an -O0 daemon (meson's
+        # default buildtype) would make its share look several times larger than what the package ships.
+        type=$(bench_build_type "$build") || bench_die "$build is not a meson build tree"
+        case $type in
+        *optimization=0*|*optimization=g*)
+                bench_die "$build is not optimized ($type): meson setup BUILD --buildtype=debugoptimized" ;;
+        esac
+        bench_host_log "host load before: $(cut -d' ' -f1-3 /proc/loadavg); build $type"
         echo "host_load_before: $(cut -d' ' -f1-3 /proc/loadavg)" >"$work/host.txt"
+        echo "build: $type" >>"$work/host.txt"
         # The host's load during the run, once a minute (other VMs share the two cores).
         { while sleep 60; do echo "$(date -u +%T) $(cut -d' ' -f1-3 /proc/loadavg)"; done; } >"$work/host-load.txt" &
         sampler=$!
