@@ -47,6 +47,8 @@ struct Supervisor {
         SupervisedAgent **agents;
         size_t n_agents;
 
+        char *breaker_dir;              /* <state_dir>/breaker: one record per agent */
+
         JournalWatch *journal;
         bool journal_started;
         sd_event_source *cursor_timer;
@@ -202,33 +204,24 @@ ProfileState supervisor_classify_profile(const HealthAgentSummary *agents, const
 /* ---------------------------------------------------------------------------------------------------
  * Persistence, in the runtime directory */
 
-/* Creates the runtime directory's breaker/ (and the runtime directory) if needed; its path in *ret. */
-static int breaker_dir(const Supervisor *s, char **ret) {
-        const char *base = s->manager->state_dir;
-        char *d;
-
-        if (mkdir(base, 0755) < 0 && errno != EEXIST)
+/* Creates the runtime directory and its breaker/ if needed. */
+static int breaker_dir_ensure(const Supervisor *s) {
+        if (mkdir(s->manager->state_dir, 0755) < 0 && errno != EEXIST)
                 return -errno;
-        if (asprintf(&d, "%s/" SUPERVISOR_BREAKER_DIR, base) < 0)
-                return -ENOMEM;
-        if (mkdir(d, 0755) < 0 && errno != EEXIST) {
-                int r = -errno;
-                free(d);
-                return r;
-        }
-        *ret = d;
+        if (mkdir(s->breaker_dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
         return 0;
 }
 
 static void agent_save(SupervisedAgent *sa) {
-        _cleanup_free_ char *dir = NULL, *line = NULL;
+        _cleanup_free_ char *line = NULL;
         int r;
 
-        r = breaker_dir(sa->supervisor, &dir);
+        r = breaker_dir_ensure(sa->supervisor);
         if (r >= 0)
                 r = breaker_serialize(&sa->breaker, sa->supervisor->boot_id, &line);
         if (r >= 0)
-                r = state_write_line(dir, sa->name, line);
+                r = state_write_line(sa->supervisor->breaker_dir, sa->name, line);
         if (r < 0)
                 log_warning_errno(r, "Failed to save the breaker of agent %s, ignoring: %m", sa->name);
 }
@@ -236,19 +229,17 @@ static void agent_save(SupervisedAgent *sa) {
 static void agent_forget_saved(SupervisedAgent *sa) {
         _cleanup_free_ char *path = NULL;
 
-        if (asprintf(&path, "%s/" SUPERVISOR_BREAKER_DIR "/%s", sa->supervisor->manager->state_dir, sa->name) < 0)
+        if (asprintf(&path, "%s/%s", sa->supervisor->breaker_dir, sa->name) < 0)
                 return;
         if (unlink(path) < 0 && errno != ENOENT)
                 log_debug_errno(-errno, "Failed to remove %s, ignoring: %m", path);
 }
 
 static void agent_restore(SupervisedAgent *sa) {
-        _cleanup_free_ char *dir = NULL, *line = NULL;
+        _cleanup_free_ char *line = NULL;
         int r;
 
-        if (asprintf(&dir, "%s/" SUPERVISOR_BREAKER_DIR, sa->supervisor->manager->state_dir) < 0)
-                return (void) log_oom();
-        r = state_read_line(dir, sa->name, &line);
+        r = state_read_line(sa->supervisor->breaker_dir, sa->name, &line);
         if (r < 0) {
                 log_warning_errno(r, "Failed to read the saved breaker of agent %s, starting closed: %m", sa->name);
                 return;
@@ -1314,6 +1305,10 @@ int supervisor_new(Manager *m, const SupervisorCallbacks *callbacks, Supervisor 
                 s->callbacks = *callbacks;
         s->health_score = 1.0;
         s->start_requested_at = USEC_INFINITY;
+        if (asprintf(&s->breaker_dir, "%s/" SUPERVISOR_BREAKER_DIR, m->state_dir) < 0) {
+                free(s);
+                return -ENOMEM;
+        }
         /* The boot ID tags the CLOCK_BOOTTIME values in the records. Without it (a sandbox hiding
          * /proc/sys) records still work within the boot, which is all /run/unified lives for anyway. */
         r = sd_id128_get_boot(&s->boot_id);
@@ -1332,6 +1327,7 @@ Supervisor *supervisor_free(Supervisor *s) {
         for (size_t i = 0; i < s->n_agents; i++)
                 supervised_agent_free(s->agents[i]);
         free(s->agents);
+        free(s->breaker_dir);
         journal_watch_free(s->journal);
         sd_event_source_disable_unref(s->cursor_timer);
         sd_event_source_disable_unref(s->health_timer);
