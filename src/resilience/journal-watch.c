@@ -247,9 +247,9 @@ int journal_watch_new(sd_event *e, const char *directory, JournalWatchHandler ha
         if (directory)
                 r = sd_journal_open_directory(&w->journal, directory, 0);
         else
-                /* Agents and PID 1 log to the system journal: users' journals are neither opened
-                 * nor mapped. */
-                r = sd_journal_open(&w->journal, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+                /* All local files, users' too (not SD_JOURNAL_SYSTEM): journald writes the lines of an
+                 * agent run as a regular sandbox.user (UID >= 1000) to user-UID.journal. */
+                r = sd_journal_open(&w->journal, SD_JOURNAL_LOCAL_ONLY);
         if (r < 0)
                 return r;
 

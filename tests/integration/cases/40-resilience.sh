@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Resilience against real systemd (issue 5): systemd restarts what crashes, the breaker opens on a
 # crash loop and closes again by itself, graceful degradation, watchdog and OOM kills recognised,
-# UNIFIED_HEALTH=failing lowers the score, breaker state survives a restart of unifiedd.
+# UNIFIED_HEALTH=failing lowers the score (also from an agent run as a regular user, whose lines
+# journald writes to that user's journal file), breaker state survives a restart of unifiedd.
 # Faults come from unified-agent's --fault-file: the fault is on while the file exists.
 
 BUS=(org.unified1 /org/unified1 org.unified1.Manager)
@@ -102,7 +103,12 @@ $2
 EOF
 }
 
+# A regular user (UID >= 1000): journald files such a service's lines in user-UID.journal, not in
+# the system journal.
+AGENT_USER=itest-agent
+
 setup_file() {
+        id "$AGENT_USER" >/dev/null 2>&1 || useradd -M -u 1500 -s /usr/sbin/nologin "$AGENT_USER"
         mkdir -p /run/unified/profiles "$FAULTS"
         chmod 0755 /run/unified "$FAULTS"
         rm -f "$FAULTS"/*
@@ -123,6 +129,7 @@ EOF
                 agent res-leak "    memory_max: 48M"
                 agent res-health ""
                 agent res-persist "    breaker: {threshold: 5, window: 1min, cooldown: 1min, max_cooldown: 2min, probation: 2s}"
+                agent res-user "    sandbox: {user: $AGENT_USER}"
         } >"$PROFILE_FILE"
         busctl call "${BUS[@]}" ReloadProfiles
         busctl call "${BUS[@]}" StartProfile s "$PROFILE"
@@ -230,6 +237,21 @@ test_unified_health_failing_lowers_the_score() {
         fault_off res-health
         # "ok" again once the fault is gone; the failure it counted stays in the window for a while.
         wait_until 20 health_above res-health 0.5
+}
+
+test_unified_health_of_an_agent_in_a_user_journal() {
+        local uid
+        case_start
+        uid=$(id -u "$AGENT_USER")
+        assert_ok health_above res-user 0.99
+        trap 'fault_off res-user' EXIT
+        fault_on res-user unhealthy
+        wait_until 20 health_below res-user 0.5
+        # The premise: its lines are in the user's journal file (SplitMode=uid, journald's default).
+        journalctl --sync 2>/dev/null || true
+        assert_ok test -n "$(ls /var/log/journal/*/user-"$uid".journal /run/log/journal/*/user-"$uid".journal 2>/dev/null)"
+        fault_off res-user
+        wait_until 20 health_above res-user 0.5
 }
 
 test_unifiedd_restart_loses_no_breaker_state() {
