@@ -64,6 +64,23 @@ bench_busy_ms() {
         awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%d\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1000 / hz }' /proc/stat
 }
 
+# bench_quiesce: waits (at most 60 s) until the guest's CPUs were at most 10 % busy over 2 s, and prints
+# how long that took. Stopping 77 agents leaves journald, PID 1 and the kernel busy for a while after
+# their units are gone; a start timed in that tail shares the CPUs with it, by chance more for one
+# method than another.
+bench_quiesce() {
+        local t0 b0 b1 n i
+        n=$(nproc)
+        t0=$(date +%s)
+        for i in $(seq 1 30); do
+                b0=$(bench_busy_ms)
+                sleep 2
+                b1=$(bench_busy_ms)
+                [ $(( (b1 - b0) * 100 )) -le $(( 2000 * n * 10 )) ] && break
+        done
+        echo $(( $(date +%s) - t0 ))
+}
+
 # "pid1 dbus-daemon unifiedd guest" CPU ms so far, for the difference over one start.
 bench_cpu_snapshot() {
         echo "$(bench_cpu_ms 1) $(bench_cpu_ms "$(systemctl show -P MainPID dbus.service)")" \
@@ -74,8 +91,10 @@ bench_cpu_snapshot() {
 # active within 15 min, else 100; command_status: the exit status of the command, e.g. unifiedctl's
 # when the daemon calls the profile degraded).
 bench_start_one() {
-        local method=$1 profile=$2 run=${3:-warm-up} t0 t1 t2 rc=0 ok=0 u cpu0 cpu1
+        local method=$1 profile=$2 run=${3:-warm-up} t0 t1 t2 rc=0 ok=0 u cpu0 cpu1 quiet
         [ "$method" != daemon ] || systemctl start unified.service
+        quiet=$(bench_quiesce)
+        [ "$run" = warm-up ] || echo "$profile $method $run: guest quiet after ${quiet} s" >>"$BENCH_OUT/bench.log"
         cpu0=$(bench_cpu_snapshot)
         case $method in
         daemon)
