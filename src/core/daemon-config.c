@@ -10,6 +10,7 @@
 
 #include "daemon-config.h"
 #include "http-server.h"
+#include "string-util.h"
 #include "strv.h"
 
 #define CONFIG_FILE_MAX (1024U * 1024U)
@@ -42,35 +43,21 @@ static char *strip(char *s) {
         return s;
 }
 
-/* Replaces *field with a copy of "value" (NULL allowed). */
-static int set_string(char **field, const char *value) {
-        char *copy = NULL;
-
-        if (value) {
-                copy = strdup(value);
-                if (!copy)
-                        return -ENOMEM;
-        }
-        free(*field);
-        *field = copy;
-        return 0;
-}
-
 static int parse_listen_address(DaemonConfig *c, const char *value, const char *path, unsigned line,
                                 Diagnostics *diag) {
         struct sockaddr_storage ss;
 
         if (isempty(value))
-                return set_string(&c->metrics_listen_address, METRICS_LISTEN_ADDRESS_DEFAULT);
+                return free_and_strdup(&c->metrics_listen_address, METRICS_LISTEN_ADDRESS_DEFAULT);
         if (streq(value, "none"))
-                return set_string(&c->metrics_listen_address, NULL);
+                return free_and_strdup(&c->metrics_listen_address, NULL);
         if (http_server_parse_address(value, &ss, NULL) < 0) {
                 (void) diag_add(diag, DIAG_ERROR, path, line, 0,
                                 "Invalid ListenAddress=%s: expected \"none\", ADDRESS:PORT ([IPv6]:PORT) or PORT",
                                 value);
                 return -EBADMSG;
         }
-        return set_string(&c->metrics_listen_address, value);
+        return free_and_strdup(&c->metrics_listen_address, value);
 }
 
 static int parse_textfile_path(DaemonConfig *c, const char *value, const char *path, unsigned line,
@@ -78,14 +65,14 @@ static int parse_textfile_path(DaemonConfig *c, const char *value, const char *p
         size_t l;
 
         if (isempty(value))
-                return set_string(&c->metrics_textfile_path, NULL);
+                return free_and_strdup(&c->metrics_textfile_path, NULL);
         l = strlen(value);
         if (value[0] != '/' || l < 6 || !streq(value + l - 5, ".prom")) {
                 (void) diag_add(diag, DIAG_ERROR, path, line, 0,
                                 "Invalid TextfilePath=%s: expected an absolute path ending in \".prom\"", value);
                 return -EBADMSG;
         }
-        return set_string(&c->metrics_textfile_path, value);
+        return free_and_strdup(&c->metrics_textfile_path, value);
 }
 
 int daemon_config_parse_string(DaemonConfig *c, const char *text, const char *path, Diagnostics *diag) {
