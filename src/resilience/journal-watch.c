@@ -86,8 +86,8 @@ static int seek(JournalWatch *w, const char *cursor) {
                         return 0; /* nothing at or after it yet */
                 if (sd_journal_test_cursor(w->journal, cursor) > 0)
                         return 0; /* on the entry we already had: next() moves past it */
-                /* The cursor's entry is gone (rotated, or one our matches do not select): we are on the first
-                 * one after it, which was not delivered yet. */
+                /* The cursor's entry is gone (rotated, or one our matches do not select): we are on
+                 * the first one after it, which was not delivered yet. */
                 w->current_pending = true;
                 return 0;
         }
@@ -132,7 +132,7 @@ static int deliver_current(JournalWatch *w) {
         (void) sd_journal_get_realtime_usec(w->journal, &realtime);
 
         r = journal_classify(&f, &ev);
-        /* The agents' own lines all go to the handler; of PID 1's, only those about the agents we watch. */
+        /* The agents' own lines all go on; of PID 1's, those about the agents we watch. */
         from_pid1 = streq_ptr(f.pid, "1");
         journal_fields_done(&f);
         if (r <= 0)

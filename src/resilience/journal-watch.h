@@ -3,9 +3,9 @@
 
 /* Follows the journal inside the daemon's sd-event loop (the journal's inotify fd, never a timer loop),
  * restricted to our agents: their own lines (_SYSTEMD_SLICE=unified.slice) and PID 1's messages about
- * the units of the agents named with journal_watch_set_agents() (the journal is matched on _PID=1, the
- * UNIT= field is checked here: see add_matches()). Each entry about an agent is classified
- * (journal-classify) and handed to a callback.
+ * the units of the agents named with journal_watch_set_agents() (the journal is matched on _PID=1,
+ * the UNIT= field is checked in journal-watch.c: see add_matches() there). Each entry about an agent
+ * is classified (journal-classify) and handed to a callback.
  *
  * Position: on the first start the watch begins at the end of the journal (history is not replayed);
  * after a daemon restart it resumes right after the cursor the previous instance persisted, so no
