@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <systemd/sd-event.h>
 #include <systemd/sd-journal.h>
@@ -17,6 +16,7 @@
 #include "backoff.h"
 #include "bus-error.h"
 #include "chaos.h"
+#include "fs-util.h"
 #include "log.h"
 #include "manager.h"
 #include "message-ids.h"
@@ -413,8 +413,9 @@ static int fault_record_write(Fault *f) {
         FILE *o;
         int fd, r;
 
-        if (mkdir(f->chaos->dir, 0755) < 0 && errno != EEXIST)
-                return -errno;
+        r = mkdir_p(f->chaos->dir, 0755);
+        if (r < 0)
+                return r;
         if (asprintf(&path, "%s/fault-%" PRIu64, f->chaos->dir, f->id) < 0 ||
             asprintf(&tmp, "%s/.fault-%" PRIu64 ".tmp", f->chaos->dir, f->id) < 0)
                 return -ENOMEM;

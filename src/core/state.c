@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "fs-util.h"
 #include "macro.h"
 #include "state.h"
 
@@ -26,19 +27,23 @@ int state_write_line(const char *dir, const char *name, const char *text) {
         _cleanup_free_ char *path = NULL, *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
         size_t l = strlen(text);
+        int r;
 
         if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0)
                 return -ENOMEM;
+        r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return r;
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
         if (write(fd, text, l) != (ssize_t) l || write(fd, "\n", 1) != 1) {
-                int r = errno > 0 ? -errno : -EIO;
+                r = errno > 0 ? -errno : -EIO;
                 (void) unlink(tmp);
                 return r;
         }
         if (rename(tmp, path) < 0) {
-                int r = -errno;
+                r = -errno;
                 (void) unlink(tmp);
                 return r;
         }
@@ -56,8 +61,6 @@ int state_save_active_profile(const char *dir, const char *name) {
                 return 0;
         }
 
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return -errno;
         return state_write_line(dir, ACTIVE_PROFILE_FILE, name);
 }
 

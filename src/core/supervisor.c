@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <systemd/sd-journal.h>
@@ -204,22 +203,11 @@ ProfileState supervisor_classify_profile(const HealthAgentSummary *agents, const
 /* ---------------------------------------------------------------------------------------------------
  * Persistence, in the runtime directory */
 
-/* Creates the runtime directory and its breaker/ if needed. */
-static int breaker_dir_ensure(const Supervisor *s) {
-        if (mkdir(s->manager->state_dir, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        if (mkdir(s->breaker_dir, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 static void agent_save(SupervisedAgent *sa) {
         _cleanup_free_ char *line = NULL;
         int r;
 
-        r = breaker_dir_ensure(sa->supervisor);
-        if (r >= 0)
-                r = breaker_serialize(&sa->breaker, sa->supervisor->boot_id, &line);
+        r = breaker_serialize(&sa->breaker, sa->supervisor->boot_id, &line);
         if (r >= 0)
                 r = state_write_line(sa->supervisor->breaker_dir, sa->name, line);
         if (r < 0)
@@ -265,10 +253,7 @@ static void supervisor_save_cursor(Supervisor *s) {
         cursor = journal_watch_get_cursor(s->journal);
         if (!cursor)
                 return;
-        if (mkdir(s->manager->state_dir, 0755) < 0 && errno != EEXIST)
-                r = -errno;
-        else
-                r = state_write_line(s->manager->state_dir, SUPERVISOR_CURSOR_FILE, cursor);
+        r = state_write_line(s->manager->state_dir, SUPERVISOR_CURSOR_FILE, cursor);
         if (r < 0)
                 log_warning_errno(r, "Failed to save the journal cursor, ignoring: %m");
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Tests for the state kept across daemon restarts: save, load, clear, and a missing directory. */
+/* Tests for the state kept across daemon restarts: save, load, clear, and missing directories. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,6 +44,23 @@ static void test_roundtrip(void **state) {
         assert_int_equal(rmdir(tmpl), 0);
 }
 
+/* The directory and its missing parents are created on the first write. */
+static void test_write_creates_dirs(void **state) {
+        char tmpl[] = "/tmp/test-state-XXXXXX", sub[64], cmd[96];
+        char *got = NULL;
+
+        assert_non_null(mkdtemp(tmpl));
+        snprintf(sub, sizeof(sub), "%s/unified/breaker", tmpl);
+
+        assert_int_equal(state_write_line(sub, "agent", "closed 0"), 0);
+        assert_int_equal(state_read_line(sub, "agent", &got), 0);
+        assert_string_equal(got, "closed 0");
+        free(got);
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+        assert_int_equal(system(cmd), 0);
+}
+
 static void test_dir_override(void **state) {
         assert_int_equal(setenv("UNIFIED_RUNTIME_DIR", "/tmp/elsewhere", 1), 0);
         assert_string_equal(state_dir(), "/tmp/elsewhere");
@@ -54,6 +71,7 @@ static void test_dir_override(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_roundtrip),
+                cmocka_unit_test(test_write_creates_dirs),
                 cmocka_unit_test(test_dir_override),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

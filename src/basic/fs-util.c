@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs-util.h"
+#include "macro.h"
+
+static int mkdir_one(const char *path, mode_t mode) {
+        struct stat st;
+
+        if (mkdir(path, mode) >= 0)
+                return 0;
+        if (errno != EEXIST)
+                return -errno;
+        if (stat(path, &st) < 0)
+                return -errno;
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        assert(path);
+
+        if (isempty(path))
+                return -EINVAL;
+        p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+
+        /* Each prefix that ends before a '/' (but not the root itself), then the whole path. */
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/' || s[-1] == '/')
+                        continue;
+                *s = '\0';
+                r = mkdir_one(p, mode);
+                *s = '/';
+                if (r < 0)
+                        return r;
+        }
+        return mkdir_one(p, mode);
+}
