@@ -99,6 +99,7 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_agents; i++)
                 agent_runtime_free(m->agents[i]);
         free(m->agents);
+        hashmap_free(m->agents_by_name);
         for (size_t i = 0; i < m->n_leaving; i++)
                 agent_runtime_free(m->leaving[i]);
         free(m->leaving);
@@ -127,7 +128,8 @@ int manager_new(Manager **ret) {
         m->state = PROFILE_STATE_INACTIVE;
         m->health_score = 1.0;
         m->state_dir = strdup(state_dir());
-        if (!m->state_dir)
+        m->agents_by_name = hashmap_new();
+        if (!m->state_dir || !m->agents_by_name)
                 return -ENOMEM;
         n = sysconf(_SC_NPROCESSORS_ONLN);
         m->n_cpus = n > 0 ? (unsigned) n : 1;
@@ -229,11 +231,7 @@ ProfileEntry *manager_find_profile(Manager *m, const char *name) {
 }
 
 AgentRuntime *manager_find_agent(Manager *m, const char *name) {
-        /* Slots are NULL for a moment while a switch moves runtimes around. */
-        for (size_t i = 0; i < m->n_agents; i++)
-                if (m->agents[i] && streq(m->agents[i]->name, name))
-                        return m->agents[i];
-        return NULL;
+        return hashmap_get(m->agents_by_name, name);
 }
 
 static AgentRuntime *manager_find_agent_by_unit(Manager *m, const char *unit, bool *ret_socket) {
@@ -889,6 +887,19 @@ static int agents_push(AgentRuntime ***l, size_t *n, AgentRuntime *a) {
         return 0;
 }
 
+int manager_add_agent(Manager *m, AgentRuntime *a) {
+        int r;
+
+        r = agents_push(&m->agents, &m->n_agents, a);
+        if (r < 0)
+                return r;
+        r = hashmap_put(m->agents_by_name, a->name, a);
+        if (r < 0)
+                m->n_agents--;
+        return r < 0 ? r : 0;
+}
+
+/* Takes "name" out of the array; the caller keeps agents_by_name right. */
 static AgentRuntime *agents_take(AgentRuntime **l, size_t n, const char *name) {
         for (size_t i = 0; i < n; i++)
                 if (l[i] && streq(l[i]->name, name))
@@ -915,6 +926,7 @@ static void log_switch(const Manager *m, const char *from, const char *to) {
 static int manager_switch(Manager *m, Profile *new) {
         _cleanup_(profile_freep) Profile *newp = new;
         _cleanup_(switch_plan_freep) SwitchPlan *plan = NULL;
+        _cleanup_(hashmap_freep) Hashmap *by_name = NULL;
         AgentRuntime **agents = NULL, **created = NULL;
         bool *is_new = NULL;
         size_t n = 0;
@@ -928,19 +940,33 @@ static int manager_switch(Manager *m, Profile *new) {
         created = calloc(plan->n_steps + 1, sizeof(AgentRuntime *));
         agents = calloc(plan->n_steps + 1, sizeof(AgentRuntime *));
         is_new = calloc(plan->n_steps + 1, sizeof(bool));
-        if (!created || !agents || !is_new) {
+        by_name = hashmap_new();
+        if (!created || !agents || !is_new || !by_name) {
                 r = -ENOMEM;
                 goto fail;
         }
+        /* The new profile's agents, by name: those created here and those that stay. The current index
+         * stays in place until the switch is done (phase one takes runtimes out of m->agents but frees
+         * none of them). */
         for (size_t i = 0; i < plan->n_steps; i++) {
                 AgentStep *s = &plan->steps[i];
+                AgentRuntime *a;
 
-                if (s->action != AGENT_ACTION_START || manager_find_agent(m, s->agent))
+                if (s->action == AGENT_ACTION_STOP)
                         continue;
-                r = agent_runtime_new(profile_find_agent(newp, s->agent), newp->name, &created[i]);
-                if (r < 0)
-                        goto fail;
-                created[i]->manager = m;
+                a = manager_find_agent(m, s->agent);
+                if (!a && s->action == AGENT_ACTION_START) {
+                        r = agent_runtime_new(profile_find_agent(newp, s->agent), newp->name, &created[i]);
+                        if (r < 0)
+                                goto fail;
+                        created[i]->manager = m;
+                        a = created[i];
+                }
+                if (a) {
+                        r = hashmap_put(by_name, a->name, a);
+                        if (r < 0)
+                                goto fail;
+                }
         }
 
         log_switch(m, m->active ? m->active->name : NULL, newp ? newp->name : NULL);
@@ -962,6 +988,7 @@ static int manager_switch(Manager *m, Profile *new) {
                         a = agents_take(m->agents, m->n_agents, s->agent);
                         if (!a)
                                 continue;
+                        (void) hashmap_remove(m->agents_by_name, a->name);
                         a->leaving = true;
                         a->start_queued = false;
                         if (agents_push(&m->leaving, &m->n_leaving, a) < 0) {
@@ -1022,6 +1049,8 @@ static int manager_switch(Manager *m, Profile *new) {
         m->active = TAKE_PTR(newp);
         m->agents = agents;
         m->n_agents = n;
+        hashmap_free(m->agents_by_name);
+        m->agents_by_name = TAKE_PTR(by_name);
         switch_plan_free(m->plan);
         m->plan = TAKE_PTR(plan);
         m->switching = true;
@@ -1271,7 +1300,7 @@ static int manager_adopt(Manager *m) {
                 if (r < 0)
                         return r;
                 a->manager = m;
-                r = agents_push(&m->agents, &m->n_agents, a);
+                r = manager_add_agent(m, a);
                 if (r < 0) {
                         agent_runtime_free(a);
                         return r;

@@ -11,6 +11,7 @@
 
 #include "agent-runtime.h"
 #include "chaos.h"
+#include "hashmap.h"
 #include "manager-metrics.h"
 #include "plan.h"
 #include "polkit.h"
@@ -51,6 +52,7 @@ struct Manager {
         Profile *active;                /* the profile deployed or being deployed, owned; NULL if none */
         AgentRuntime **agents;          /* its agents, in profile order */
         size_t n_agents;
+        Hashmap *agents_by_name;        /* the same, by name */
         AgentRuntime **leaving;         /* agents being stopped that are no longer in "active" */
         size_t n_leaving;
 
@@ -84,6 +86,8 @@ int manager_run(Manager *m);
 int manager_load_profiles(Manager *m);
 ProfileEntry *manager_find_profile(Manager *m, const char *name);
 AgentRuntime *manager_find_agent(Manager *m, const char *name);
+/* Appends "a" to the active profile's agents (adoption; tests). */
+int manager_add_agent(Manager *m, AgentRuntime *a);
 
 /* The operations behind the D-Bus methods. 0 on success (switch queued), or a D-Bus error set in
  * "error" and returned. */

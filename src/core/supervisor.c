@@ -12,6 +12,7 @@
 #include <systemd/sd-journal.h>
 
 #include "backoff.h"
+#include "hashmap.h"
 #include "journal-watch.h"
 #include "log.h"
 #include "manager.h"
@@ -45,6 +46,7 @@ struct Supervisor {
 
         SupervisedAgent **agents;
         size_t n_agents;
+        Hashmap *agents_by_name;        /* the same, by name */
 
         char *breaker_dir;              /* <state_dir>/breaker: one record per agent */
 
@@ -281,12 +283,7 @@ static SupervisedAgent *supervised_agent_free(SupervisedAgent *sa) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(SupervisedAgent *, supervised_agent_free);
 
 SupervisedAgent *supervisor_find(Supervisor *s, const char *name) {
-        if (!s || !name)
-                return NULL;
-        for (size_t i = 0; i < s->n_agents; i++)
-                if (streq(s->agents[i]->name, name))
-                        return s->agents[i];
-        return NULL;
+        return s ? hashmap_get(s->agents_by_name, name) : NULL;
 }
 
 static AgentRuntime *agent_runtime_of(SupervisedAgent *sa) {
@@ -1193,6 +1190,7 @@ int supervisor_sync_agents(Supervisor *s) {
                         continue;
                 }
                 agent_forget_saved(sa);
+                (void) hashmap_remove(s->agents_by_name, sa->name);
                 supervised_agent_free(sa);
                 memmove(s->agents + i, s->agents + i + 1, (s->n_agents - i - 1) * sizeof(SupervisedAgent *));
                 s->n_agents--;
@@ -1224,6 +1222,11 @@ int supervisor_sync_agents(Supervisor *s) {
                         return -ENOMEM;
                 }
                 s->agents = l;
+                r = hashmap_put(s->agents_by_name, sa->name, sa);
+                if (r < 0) {
+                        supervised_agent_free(sa);
+                        return r;
+                }
                 s->agents[s->n_agents++] = sa;
 
                 agent_restore(sa);
@@ -1290,7 +1293,9 @@ int supervisor_new(Manager *m, const SupervisorCallbacks *callbacks, Supervisor 
                 s->callbacks = *callbacks;
         s->health_score = 1.0;
         s->start_requested_at = USEC_INFINITY;
-        if (asprintf(&s->breaker_dir, "%s/" SUPERVISOR_BREAKER_DIR, m->state_dir) < 0) {
+        s->agents_by_name = hashmap_new();
+        if (!s->agents_by_name || asprintf(&s->breaker_dir, "%s/" SUPERVISOR_BREAKER_DIR, m->state_dir) < 0) {
+                hashmap_free(s->agents_by_name);
                 free(s);
                 return -ENOMEM;
         }
@@ -1312,6 +1317,7 @@ Supervisor *supervisor_free(Supervisor *s) {
         for (size_t i = 0; i < s->n_agents; i++)
                 supervised_agent_free(s->agents[i]);
         free(s->agents);
+        hashmap_free(s->agents_by_name);
         free(s->breaker_dir);
         journal_watch_free(s->journal);
         sd_event_source_disable_unref(s->cursor_timer);

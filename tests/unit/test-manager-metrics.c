@@ -59,9 +59,7 @@ static Manager *fake_manager(void) {
         assert_int_equal(agent_runtime_new(a, "p", &rt), 0);
         rt->manager = m;
         rt->active_state = strdup("active");
-        m->agents = calloc(1, sizeof(AgentRuntime *));
-        m->agents[0] = rt;
-        m->n_agents = 1;
+        assert_int_equal(manager_add_agent(m, rt), 0);
         m->active = p;
         m->state = PROFILE_STATE_RUNNING;
 

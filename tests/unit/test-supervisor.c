@@ -256,8 +256,7 @@ static Manager *fake_manager(const char *dir) {
                 assert_int_equal(agent_runtime_new(a, p->name, &rt), 0);
                 rt->manager = m;
                 rt->active_state = strdup("active");
-                m->agents = realloc(m->agents, sizeof(AgentRuntime *) * (m->n_agents + 1));
-                m->agents[m->n_agents++] = rt;
+                assert_int_equal(manager_add_agent(m, rt), 0);
         }
         m->active = p;
         return m;
