@@ -3,6 +3,7 @@
 /* The daemon's state machine: profiles become transient units, switches are planned and executed
  * asynchronously, systemd's signals keep the agents' state current. */
 
+#include <math.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -96,6 +97,7 @@ Manager *manager_free(Manager *m) {
         /* First: the supervisor saves the journal cursor and drops its bus slots and timers. */
         manager_metrics_free(m->metrics);
         supervisor_free(m->supervisor);
+        sd_event_source_disable_unref(m->state_event);
         for (size_t i = 0; i < m->n_agents; i++)
                 agent_runtime_free(m->agents[i]);
         free(m->agents);
@@ -297,7 +299,12 @@ bool manager_agent_is_waiting(const Manager *m, const AgentRuntime *a) {
 static void manager_update_state(Manager *m) {
         ProfileState s;
         uint32_t n_active;
-        double health;
+        double health = NAN;
+
+        /* Whatever was queued is answered now. */
+        if (m->state_event)
+                (void) sd_event_source_set_enabled(m->state_event, SD_EVENT_OFF);
+        m->state_updated_at = now(CLOCK_MONOTONIC);
 
         /* Without a supervisor (never in the daemon), an agent's health is whether it runs. */
         for (size_t i = 0; !m->supervisor && i < m->n_agents; i++) {
@@ -310,14 +317,15 @@ static void manager_update_state(Manager *m) {
         else if (m->switching)
                 s = PROFILE_STATE_STARTING;
         else {
-                s = m->supervisor ? supervisor_profile_state(m->supervisor, m->settled)
+                s = m->supervisor ? supervisor_profile_state(m->supervisor, m->settled, &health)
                                   : profile_state_from_agents(m->agents, m->n_agents, m->settled);
                 if (s != PROFILE_STATE_STARTING)
                         m->settled = true;
         }
 
         n_active = manager_count_active_agents(m);
-        health = manager_health_score(m);
+        if (isnan(health))
+                health = manager_health_score(m);
         if (n_active != m->n_active_agents || health != m->health_score) {
                 m->n_active_agents = n_active;
                 m->health_score = health;
@@ -342,6 +350,42 @@ static void manager_update_state(Manager *m) {
         (void) sd_bus_emit_properties_changed(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "State", NULL);
         (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ProfileStateChanged",
                                   "ss", manager_active_profile_name(m), profile_state_to_string(s));
+}
+
+static int on_state_event(sd_event_source *source, void *userdata) {
+        manager_update_state(userdata);
+        return 0;
+}
+
+/* What systemd's signals and the journal change is evaluated once they are all read: the profile state
+ * is a walk over every agent, and starting 77 agents brings over a thousand signals in bursts. The
+ * defer source runs at idle priority, after the bus and the journal are drained, or at once if the
+ * last recomputation is MANAGER_STATE_LAG_MAX_USEC old (signals that never let up). The manager's own
+ * operations (a switch, a stop) call manager_update_state() directly, so that their answer to a
+ * method call already shows the new state. */
+static void manager_queue_state_update(Manager *m) {
+        int r;
+
+        if (now(CLOCK_MONOTONIC) >= m->state_updated_at + MANAGER_STATE_LAG_MAX_USEC) {
+                manager_update_state(m);
+                return;
+        }
+        if (m->state_event) {
+                r = sd_event_source_set_enabled(m->state_event, SD_EVENT_ONESHOT);
+                if (r >= 0)
+                        return;
+        } else {
+                r = sd_event_add_defer(m->event, &m->state_event, on_state_event, m);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(m->state_event, SD_EVENT_PRIORITY_IDLE);
+                if (r >= 0) {
+                        (void) sd_event_source_set_description(m->state_event, "manager-state");
+                        return;
+                }
+                m->state_event = sd_event_source_disable_unref(m->state_event);
+        }
+        log_debug_errno(r, "Failed to queue the state update, updating now: %m");
+        manager_update_state(m);
 }
 
 static void agent_emit_changed(AgentRuntime *a) {
@@ -437,7 +481,7 @@ static int on_unit_properties_changed(sd_bus_message *msg, void *userdata, sd_bu
                                           "AgentFailed", "ss", a->name, a->result);
         }
         agent_emit_changed(a);
-        manager_update_state(a->manager);
+        manager_queue_state_update(a->manager);
         return 0;
 }
 
@@ -457,7 +501,7 @@ static int on_get_all_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
         if (r < 0)
                 log_debug_errno(r, "Failed to parse the properties of %s, ignoring: %m", c->unit);
         agent_emit_changed(a);
-        manager_update_state(m);
+        manager_queue_state_update(m);
         return 0;
 }
 
@@ -543,7 +587,7 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                         (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE,
                                                   "AgentFailed", "ss", a->name, "start-failed");
                 }
-                manager_update_state(m);
+                manager_queue_state_update(m);
                 return 0;
         }
         a->unit_loaded = true;
@@ -1187,7 +1231,7 @@ static int supervisor_start_agent(Manager *m, AgentRuntime *a) {
 
 static const SupervisorCallbacks supervisor_callbacks = {
         .start_agent = supervisor_start_agent,
-        .state_changed = manager_update_state,
+        .state_changed = manager_queue_state_update,
 };
 
 /* ---------------------------------------------------------------------------------------------------

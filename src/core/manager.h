@@ -27,6 +27,9 @@
 #define UNIFIED_PROFILE_PATH_PREFIX "/org/unified1/profile"
 #define UNIFIED_AGENT_PATH_PREFIX "/org/unified1/agent"
 
+/* How far the profile state may lag behind systemd's signals while they keep coming. */
+#define MANAGER_STATE_LAG_MAX_USEC (100 * USEC_PER_MSEC)
+
 /* A profile found on disk, resolved once per (re)load for the Profile objects. */
 typedef struct ProfileEntry {
         Manager *manager;
@@ -57,6 +60,8 @@ struct Manager {
         size_t n_leaving;
 
         ProfileState state;
+        sd_event_source *state_event;   /* the pending recomputation of "state" (a defer source) */
+        usec_t state_updated_at;        /* CLOCK_MONOTONIC of the last recomputation */
         bool settled;                   /* every agent's first start is over */
         bool switching;                 /* waiting for stop jobs before starting */
         SwitchPlan *plan;               /* the switch in progress */

@@ -958,10 +958,13 @@ static bool supervisor_update_health(Supervisor *s) {
         return changed;
 }
 
+/* Something an agent's health depends on moved. The manager recomputes the health with the profile
+ * state (supervisor_profile_state()); without a manager to ask, now. */
 static void supervisor_refresh(Supervisor *s) {
-        (void) supervisor_update_health(s);
         if (s->callbacks.state_changed)
                 s->callbacks.state_changed(s->manager);
+        else
+                (void) supervisor_update_health(s);
 }
 
 static HealthAgentSummary *supervisor_summaries(Supervisor *s, bool **ret_pending, size_t *ret_n) {
@@ -1023,7 +1026,7 @@ static void supervisor_note_start_done(Supervisor *s, ProfileState state) {
         d[n] = t;
 }
 
-ProfileState supervisor_profile_state(Supervisor *s, bool settled) {
+ProfileState supervisor_profile_state(Supervisor *s, bool settled, double *ret_health) {
         _cleanup_free_ HealthAgentSummary *sums = NULL;
         _cleanup_free_ bool *pending = NULL;
         ProfileState state;
@@ -1031,10 +1034,13 @@ ProfileState supervisor_profile_state(Supervisor *s, bool settled) {
 
         (void) supervisor_update_health(s);
         sums = supervisor_summaries(s, &pending, &n);
-        if (!sums)
+        if (!sums) {
+                SET_IF(ret_health, s->health_score);
                 return profile_state_from_agents(s->manager->agents, s->manager->n_agents, settled);
+        }
         state = supervisor_classify_profile(sums, pending, n, settled);
-        s->health_score = health_profile_score(sums, n);
+        s->health_score = round_score(health_profile_score(sums, n));
+        SET_IF(ret_health, s->health_score);
         supervisor_note_start_done(s, state);
         return state;
 }

@@ -159,8 +159,10 @@ void supervisor_unit_properties(Supervisor *s, AgentRuntime *a, const char *ifac
 int supervisor_reset_breaker(Supervisor *s, AgentRuntime *a);
 int supervisor_open_breaker(Supervisor *s, AgentRuntime *a);
 
-/* For Manager State / HealthScore (see supervisor_classify_profile()). */
-ProfileState supervisor_profile_state(Supervisor *s, bool settled);
+/* For Manager State / HealthScore (see supervisor_classify_profile()). supervisor_profile_state() also
+ * recomputes every agent's health and, if "ret_health" is not NULL, returns the profile's score from
+ * the same walk. */
+ProfileState supervisor_profile_state(Supervisor *s, bool settled, double *ret_health);
 double supervisor_health_score(Supervisor *s);
 
 /* For metrics. */

@@ -285,7 +285,7 @@ static void test_persistence(void **state) {
         assert_int_equal(supervisor_sync_agents(s), 0);
         assert_non_null(supervisor_find(s, "core"));
         assert_non_null(supervisor_find(s, "extra"));
-        assert_int_equal(supervisor_profile_state(s, true), PROFILE_STATE_RUNNING);
+        assert_int_equal(supervisor_profile_state(s, true, NULL), PROFILE_STATE_RUNNING);
 
         /* systemd refused to start "extra": a final failure, the breaker opens, the profile degrades. */
         supervisor_start_failed(s, m->agents[1]);
@@ -293,14 +293,14 @@ static void test_persistence(void **state) {
         assert_int_equal(m->agents[1]->breaker_trips, 1);
         assert_false(supervisor_may_start(s, m->agents[1]));
         assert_true(supervisor_may_start(s, m->agents[0]));
-        assert_int_equal(supervisor_profile_state(s, true), PROFILE_STATE_DEGRADED);
+        assert_int_equal(supervisor_profile_state(s, true, NULL), PROFILE_STATE_DEGRADED);
         assert_true(supervisor_health_score(s) < 1.0);
 
         /* The operator holds "core" open: the essential agent fails the profile. */
         assert_int_equal(supervisor_open_breaker(s, m->agents[0]), 0);
         assert_string_equal(m->agents[0]->breaker, "open");
         assert_int_equal(m->agents[0]->breaker_trips, 0); /* a forced open is not a trip */
-        assert_int_equal(supervisor_profile_state(s, true), PROFILE_STATE_FAILED);
+        assert_int_equal(supervisor_profile_state(s, true, NULL), PROFILE_STATE_FAILED);
 
         assert_true(asprintf(&path, "%s/breaker/extra", dir) > 0);
         f = fopen(path, "re");
@@ -322,7 +322,7 @@ static void test_persistence(void **state) {
         assert_string_equal(m->agents[1]->breaker, "open");
         assert_int_equal(m->agents[1]->breaker_trips, 1);
         assert_true(supervisor_find(s, "core")->breaker.forced);
-        assert_int_equal(supervisor_profile_state(s, true), PROFILE_STATE_FAILED);
+        assert_int_equal(supervisor_profile_state(s, true, NULL), PROFILE_STATE_FAILED);
 
         /* The profile stops: the agents and their records go. */
         for (size_t i = 0; i < m->n_agents; i++)
