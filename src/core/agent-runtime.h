@@ -71,6 +71,8 @@ typedef struct AgentRuntime {
         bool start_when_removed;        /* start again once systemd has unloaded the old unit */
         bool leaving;                   /* not in the active profile any more, being stopped */
         bool unit_loaded;               /* systemd has the service loaded (created, not yet collected) */
+        bool service_heard;             /* a PropertiesChanged of the service came since our last start */
+        bool socket_heard;              /* and of the socket */
         bool runtime_changed;           /* limits were changed with SetUnitProperties: systemd keeps them as
                                          * drop-ins that must be reverted before the name is reused */
 

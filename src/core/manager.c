@@ -463,6 +463,9 @@ static int on_unit_properties_changed(sd_bus_message *msg, void *userdata, sd_bu
                 return 0;
         if (!streq(iface, SYSTEMD_UNIT_IFACE) && (socket || !streq(iface, SYSTEMD_SERVICE_IFACE)))
                 return 0;
+        /* The Unit part comes last (see agent_refresh_unheard()). */
+        if (streq(iface, SYSTEMD_UNIT_IFACE))
+                *(socket ? &a->socket_heard : &a->service_heard) = true;
 
         r = agent_apply_unit_properties(a, socket, iface, msg);
         if (r < 0)
@@ -520,11 +523,32 @@ static void agent_refresh(Manager *m, AgentRuntime *a, const char *unit, const c
 }
 
 /* The Service part first, as in systemd's own signals (see supervisor_unit_properties()). */
-static void agent_refresh_all(Manager *m, AgentRuntime *a) {
-        agent_refresh(m, a, a->unit, SYSTEMD_SERVICE_IFACE);
-        agent_refresh(m, a, a->unit, SYSTEMD_UNIT_IFACE);
-        if (a->socket_unit)
+static void agent_refresh_unit(Manager *m, AgentRuntime *a, bool socket) {
+        if (socket)
                 agent_refresh(m, a, a->socket_unit, SYSTEMD_UNIT_IFACE);
+        else {
+                agent_refresh(m, a, a->unit, SYSTEMD_SERVICE_IFACE);
+                agent_refresh(m, a, a->unit, SYSTEMD_UNIT_IFACE);
+        }
+}
+
+static void agent_refresh_all(Manager *m, AgentRuntime *a) {
+        agent_refresh_unit(m, a, false);
+        if (a->socket_unit)
+                agent_refresh_unit(m, a, true);
+}
+
+/* Once our start job is over. systemd's first word on a new unit is UnitNew, which carries no
+ * properties: what changed before it went out (systemd sends it from a queue) is never announced.
+ * Every PropertiesChanged carries all of the interface's announced properties, and after the first
+ * one every change sends another; so only a unit not heard from since the start needs asking. The
+ * GetAll of a service is some 300 properties, which systemd, the bus and we would otherwise build,
+ * route and read for every agent of a profile. */
+static void agent_refresh_unheard(Manager *m, AgentRuntime *a) {
+        if (!a->service_heard)
+                agent_refresh_unit(m, a, false);
+        if (a->socket_unit && !a->socket_heard)
+                agent_refresh_unit(m, a, true);
 }
 
 static int agent_watch(Manager *m, AgentRuntime *a) {
@@ -625,6 +649,7 @@ static void agent_start(Manager *m, AgentRuntime *a) {
         a->start_when_removed = false;
         a->condition_failed = false;
         a->first_start_done = false;
+        a->service_heard = a->socket_heard = false;
         r = agent_watch(m, a);
         if (r < 0)
                 log_warning_errno(r, "Failed to watch %s, its state will lag: %m", a->unit);
@@ -829,9 +854,8 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
                 (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "AgentFailed",
                                           "ss", a->name, result);
         }
-        /* ConditionResult and friends are not all announced: ask once the start is over. */
-        agent_refresh_all(m, a);
-        manager_update_state(m);
+        agent_refresh_unheard(m, a);
+        manager_queue_state_update(m);
         return 0;
 }
 
