@@ -2,6 +2,8 @@
 
 /* Agents as they run, and the profile state derived from them. */
 
+#include <string.h>
+
 #include "agent-runtime.h"
 #include "plan.h"
 #include "string-util.h"
@@ -163,54 +165,125 @@ ProfileState profile_state_from_agents(AgentRuntime * const *agents, size_t n, b
         return PROFILE_STATE_RUNNING;
 }
 
-static int read_string(sd_bus_message *m, char **field) {
-        const char *s;
-        int r;
+#define UNIT_IFACE "org.freedesktop.systemd1.Unit"
+#define SERVICE_IFACE "org.freedesktop.systemd1.Service"
 
-        r = sd_bus_message_read(m, "v", "s", &s);
-        if (r < 0)
-                return r;
-        return free_and_strdup(field, s);
+/* One entry of the a{sv}, "msg" positioned at its variant. */
+static int unit_property_read(sd_bus_message *msg, const char *interface, const char *name, UnitProperties *p) {
+        const void *id;
+        size_t l;
+        int b = 0, r;
+
+        if (streq(interface, UNIT_IFACE)) {
+                if (streq(name, "ActiveState"))
+                        return sd_bus_message_read(msg, "v", "s", &p->active_state);
+                if (streq(name, "SubState"))
+                        return sd_bus_message_read(msg, "v", "s", &p->sub_state);
+                if (streq(name, "ConditionResult")) {
+                        r = sd_bus_message_read(msg, "v", "b", &b);
+                        p->has_condition_result = r >= 0;
+                        p->condition_result = b;
+                        return r;
+                }
+                if (streq(name, "StateChangeTimestamp")) {
+                        r = sd_bus_message_read(msg, "v", "t", &p->state_change);
+                        p->has_state_change = r >= 0;
+                        return r;
+                }
+                if (streq(name, "InvocationID")) {
+                        r = sd_bus_message_enter_container(msg, 'v', "ay");
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_read_array(msg, 'y', &id, &l);
+                        if (r < 0)
+                                return r;
+                        p->invocation = SD_ID128_NULL;
+                        if (l == sizeof(sd_id128_t))
+                                memcpy(&p->invocation, id, sizeof(sd_id128_t));
+                        p->has_invocation = true;
+                        return sd_bus_message_exit_container(msg);
+                }
+        } else if (streq(interface, SERVICE_IFACE)) {
+                if (streq(name, "Result"))
+                        return sd_bus_message_read(msg, "v", "s", &p->result);
+                if (streq(name, "MainPID")) {
+                        r = sd_bus_message_read(msg, "v", "u", &p->main_pid);
+                        p->has_main_pid = r >= 0;
+                        return r;
+                }
+                if (streq(name, "NRestarts")) {
+                        r = sd_bus_message_read(msg, "v", "u", &p->n_restarts);
+                        p->has_n_restarts = r >= 0;
+                        return r;
+                }
+        }
+        return sd_bus_message_skip(msg, "v");
 }
 
-int agent_runtime_apply_property(AgentRuntime *a, const char *interface, const char *property, sd_bus_message *m) {
-        uint32_t u;
-        int b, r;
+int unit_properties_read(sd_bus_message *msg, const char *interface, UnitProperties *ret) {
+        UnitProperties p = {};
+        int r;
 
-        if (streq(interface, "org.freedesktop.systemd1.Unit")) {
-                if (streq(property, "ActiveState"))
-                        return read_string(m, &a->active_state);
-                if (streq(property, "SubState"))
-                        return read_string(m, &a->sub_state);
-                if (streq(property, "ConditionResult")) {
-                        r = sd_bus_message_read(m, "v", "b", &b);
-                        if (r < 0)
-                                return r;
-                        /* Only meaningful once a start was attempted; before that systemd reports false. */
-                        if (a->condition_failed == !b)
-                                return 0;
-                        a->condition_failed = !b;
-                        return 1;
-                }
-        } else if (streq(interface, "org.freedesktop.systemd1.Service")) {
-                if (streq(property, "Result"))
-                        return read_string(m, &a->result);
-                if (streq(property, "MainPID") || streq(property, "NRestarts")) {
-                        uint32_t *f = streq(property, "MainPID") ? &a->main_pid : &a->n_restarts;
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                const char *name;
 
-                        r = sd_bus_message_read(m, "v", "u", &u);
-                        if (r < 0)
-                                return r;
-                        if (*f == u)
-                                return 0;
-                        *f = u;
-                        return 1;
-                }
-        } else if (streq(interface, AGENT_SOCKET_UNIT_INTERFACE)) {
-                if (streq(property, "ActiveState"))
-                        return read_string(m, &a->socket_state);
+                r = sd_bus_message_read(msg, "s", &name);
+                if (r < 0)
+                        return r;
+                r = unit_property_read(msg, interface, name, &p);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
         }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                return r;
+        *ret = p;
+        return 0;
+}
 
-        r = sd_bus_message_skip(m, "v");
-        return r < 0 ? r : 0;
+static int update_u32(uint32_t *field, bool has, uint32_t value) {
+        if (!has || *field == value)
+                return 0;
+        *field = value;
+        return 1;
+}
+
+int agent_runtime_apply(AgentRuntime *a, bool socket, const UnitProperties *p) {
+        struct {
+                char **field;
+                const char *value;
+        } strings[] = {
+                { socket ? &a->socket_state : &a->active_state, p->active_state },
+                { socket ? NULL : &a->sub_state, p->sub_state },
+                { socket ? NULL : &a->result, p->result },
+        };
+        int changed = 0, r;
+
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
+                if (!strings[i].field || !strings[i].value)
+                        continue;
+                r = free_and_strdup(strings[i].field, strings[i].value);
+                if (r < 0)
+                        return r;
+                changed |= r;
+        }
+        if (socket)
+                return changed;
+
+        /* Only meaningful once a start was attempted; before that systemd reports false. */
+        if (p->has_condition_result && a->condition_failed != !p->condition_result) {
+                a->condition_failed = !p->condition_result;
+                changed = 1;
+        }
+        changed |= update_u32(&a->main_pid, p->has_main_pid, p->main_pid);
+        changed |= update_u32(&a->n_restarts, p->has_n_restarts, p->n_restarts);
+        return changed;
 }

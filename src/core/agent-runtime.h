@@ -8,9 +8,11 @@
 #include <stdint.h>
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-id128.h>
 
 #include "macro.h"
 #include "profile.h"
+#include "time-util.h"
 
 typedef struct Manager Manager;
 
@@ -95,13 +97,31 @@ int agent_runtime_update(AgentRuntime *rt, const Agent *a, const char *profile);
 AgentStatus agent_runtime_status(const AgentRuntime *a) _pure_;
 bool agent_runtime_is_active(const AgentRuntime *a) _pure_;
 
-/* The pseudo-interface under which the socket unit's org.freedesktop.systemd1.Unit properties are
- * passed to agent_runtime_apply_property(), so that its ActiveState does not overwrite the service's. */
-#define AGENT_SOCKET_UNIT_INTERFACE "unified.socket.Unit"
+/* What unified reads of a unit's properties, from one PropertiesChanged or GetAll a{sv} of one
+ * interface, read once for both the runtime object and the supervisor. Strings point into the
+ * message. What the a{sv} did not carry is NULL, or false in its has_ flag. */
+typedef struct UnitProperties {
+        /* org.freedesktop.systemd1.Unit */
+        const char *active_state;
+        const char *sub_state;
+        bool has_condition_result, condition_result;
+        bool has_state_change;
+        usec_t state_change;            /* StateChangeTimestamp (CLOCK_REALTIME) */
+        bool has_invocation;
+        sd_id128_t invocation;          /* InvocationID, SD_ID128_NULL if there is none */
+        /* org.freedesktop.systemd1.Service */
+        const char *result;
+        bool has_main_pid, has_n_restarts;
+        uint32_t main_pid;
+        uint32_t n_restarts;
+} UnitProperties;
 
-/* Applies one property systemd reported, from a message positioned at the variant; "interface" tells
- * the service from the socket. Returns 1 if the value changed, 0 if not or not one we track. */
-int agent_runtime_apply_property(AgentRuntime *a, const char *interface, const char *property, sd_bus_message *m);
+/* Reads the a{sv} that "msg" is positioned at, the properties of "interface", skipping the others. */
+int unit_properties_read(sd_bus_message *msg, const char *interface, UnitProperties *ret);
+
+/* Applies what systemd reported of the agent's service, or of its socket unit ("socket": only the
+ * socket's ActiveState is kept, apart from the service's). Returns 1 if the runtime object changed. */
+int agent_runtime_apply(AgentRuntime *a, bool socket, const UnitProperties *p);
 
 /* The profile's state from its agents: "settled" is false until every agent's first start is over,
  * so that an agent still coming up reads as starting rather than degraded. */

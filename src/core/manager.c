@@ -402,49 +402,23 @@ static void agent_emit_changed(AgentRuntime *a) {
  * Watching our units */
 
 /* Applies one interface's a{sv} of an agent's unit ("msg" positioned at the array: a PropertiesChanged
- * after its interface name, or a GetAll reply) to the agent's runtime object. The service's properties
- * then go to the supervisor too, which reads the same array again: this match and these GetAll calls
- * are the only ones per unit. Returns > 0 if the runtime object changed. */
+ * after its interface name, or a GetAll reply) to the agent's runtime object, and the service's to the
+ * supervisor too: this match and these GetAll calls are the only ones per unit, and the array is read
+ * once. Returns > 0 if the runtime object changed. */
 static int agent_apply_unit_properties(AgentRuntime *a, bool socket, const char *iface, sd_bus_message *msg) {
         Manager *m = a->manager;
-        int r, changed = 0;
+        UnitProperties p;
+        int r;
 
-        /* The socket's Unit properties are kept apart from the service's. */
-        const char *runtime_iface = socket ? AGENT_SOCKET_UNIT_INTERFACE : iface;
-
-        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        r = unit_properties_read(msg, iface, &p);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                const char *prop;
-
-                r = sd_bus_message_read(msg, "s", &prop);
-                if (r < 0)
-                        return r;
-                r = agent_runtime_apply_property(a, runtime_iface, prop, msg);
-                if (r < 0)
-                        return r;
-                if (r > 0)
-                        changed = 1;
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
-        }
+        r = agent_runtime_apply(a, socket, &p);
         if (r < 0)
                 return r;
-
-        if (!socket && m->supervisor) {
-                r = sd_bus_message_rewind(msg, /* complete= */ true);
-                if (r < 0)
-                        return r;
-                if (sd_bus_message_is_signal(msg, NULL, NULL) > 0) {
-                        r = sd_bus_message_skip(msg, "s");
-                        if (r < 0)
-                                return r;
-                }
-                supervisor_unit_properties(m->supervisor, a, iface, msg);
-        }
-        return changed;
+        if (!socket && m->supervisor)
+                supervisor_unit_properties(m->supervisor, a, iface, &p);
+        return r;
 }
 
 static int on_unit_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {

@@ -584,67 +584,41 @@ static int on_breaker_timer(sd_event_source *source, uint64_t usec, void *userda
 /* ---------------------------------------------------------------------------------------------------
  * Unit state, as the manager hands it on (supervisor_unit_properties()) */
 
-static int view_apply_property(SupervisedAgent *sa, const char *iface, const char *prop, sd_bus_message *msg) {
+static int view_apply(SupervisedAgent *sa, const UnitProperties *p) {
         UnitView *v = &sa->view;
-        const char *str;
-        const void *p;
-        size_t l;
-        uint32_t u;
         int r;
 
-        if (streq(iface, SYSTEMD_UNIT_IFACE)) {
-                if (streq(prop, "ActiveState") || streq(prop, "SubState")) {
-                        r = sd_bus_message_read(msg, "v", "s", &str);
-                        if (r < 0)
-                                return r;
-                        return free_and_strdup(streq(prop, "ActiveState") ? &v->active_state : &v->sub_state, str);
-                }
-                if (streq(prop, "StateChangeTimestamp")) {
-                        uint64_t t;
-
-                        r = sd_bus_message_read(msg, "v", "t", &t);
-                        if (r < 0)
-                                return r;
-                        v->state_change = t;
-                        return 0;
-                }
-                if (streq(prop, "InvocationID")) {
-                        r = sd_bus_message_enter_container(msg, 'v', "ay");
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_read_array(msg, 'y', &p, &l);
-                        if (r < 0)
-                                return r;
-                        if (l == sizeof(sd_id128_t))
-                                memcpy(&v->invocation, p, sizeof(sd_id128_t));
-                        else
-                                v->invocation = SD_ID128_NULL;
-                        return sd_bus_message_exit_container(msg);
-                }
-        } else if (streq(iface, SYSTEMD_SERVICE_IFACE)) {
-                if (streq(prop, "Result")) {
-                        r = sd_bus_message_read(msg, "v", "s", &str);
-                        if (r < 0)
-                                return r;
-                        return free_and_strdup(&v->result, str);
-                }
-                if (streq(prop, "NRestarts")) {
-                        r = sd_bus_message_read(msg, "v", "u", &u);
-                        if (r < 0)
-                                return r;
-                        /* Summed over unit lifetimes: a recreated unit counts from 0 again. */
-                        if (u > v->n_restarts)
-                                sa->restarts_total += u - v->n_restarts;
-                        else if (u < v->n_restarts)
-                                sa->restarts_total += u;
-                        v->n_restarts = u;
-                        return 0;
-                }
+        if (p->active_state) {
+                r = free_and_strdup(&v->active_state, p->active_state);
+                if (r < 0)
+                        return r;
         }
-        return sd_bus_message_skip(msg, "v");
+        if (p->sub_state) {
+                r = free_and_strdup(&v->sub_state, p->sub_state);
+                if (r < 0)
+                        return r;
+        }
+        if (p->result) {
+                r = free_and_strdup(&v->result, p->result);
+                if (r < 0)
+                        return r;
+        }
+        if (p->has_state_change)
+                v->state_change = p->state_change;
+        if (p->has_invocation)
+                v->invocation = p->invocation;
+        if (p->has_n_restarts) {
+                /* Summed over unit lifetimes: a recreated unit counts from 0 again. */
+                if (p->n_restarts > v->n_restarts)
+                        sa->restarts_total += p->n_restarts - v->n_restarts;
+                else if (p->n_restarts < v->n_restarts)
+                        sa->restarts_total += p->n_restarts;
+                v->n_restarts = p->n_restarts;
+        }
+        return 0;
 }
 
-static int agent_apply_properties(SupervisedAgent *sa, const char *iface, sd_bus_message *msg);
+static int agent_apply_properties(SupervisedAgent *sa, const char *iface, const UnitProperties *p);
 static void agent_confirm_failed(SupervisedAgent *sa);
 
 /* When systemd says the unit entered its current state (CLOCK_REALTIME), for the trip latency. */
@@ -742,51 +716,35 @@ static void agent_unit_transition(SupervisedAgent *sa, const char *old_active, c
                 agent_confirm_failed(sa);
 }
 
-/* Applies an a{sv} of "iface" (positioned at the array); acts once the Unit interface's part arrives:
- * systemd sends the Service interface's changes (Result, NRestarts) first, then the Unit's. */
-static int agent_apply_properties(SupervisedAgent *sa, const char *iface, sd_bus_message *msg) {
+/* Applies the properties of "iface"; acts once the Unit interface's part arrives: systemd sends the
+ * Service interface's changes (Result, NRestarts) first, then the Unit's. */
+static int agent_apply_properties(SupervisedAgent *sa, const char *iface, const UnitProperties *p) {
         _cleanup_free_ char *old_active = NULL, *old_sub = NULL;
+        bool unit = streq(iface, SYSTEMD_UNIT_IFACE);
         int r;
 
-        if (streq(iface, SYSTEMD_UNIT_IFACE)) {
+        if (unit) {
                 if ((sa->view.active_state && !(old_active = strdup(sa->view.active_state))) ||
                     (sa->view.sub_state && !(old_sub = strdup(sa->view.sub_state))))
                         return -ENOMEM;
         }
-
-        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        r = view_apply(sa, p);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                const char *prop;
-
-                r = sd_bus_message_read(msg, "s", &prop);
-                if (r < 0)
-                        return r;
-                r = view_apply_property(sa, iface, prop, msg);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-
-        if (streq(iface, SYSTEMD_UNIT_IFACE))
+        if (unit)
                 agent_unit_transition(sa, old_active, old_sub);
         return 0;
 }
 
-void supervisor_unit_properties(Supervisor *s, AgentRuntime *a, const char *iface, sd_bus_message *msg) {
+void supervisor_unit_properties(Supervisor *s, AgentRuntime *a, const char *iface, const UnitProperties *p) {
         SupervisedAgent *sa = supervisor_find(s, a->name);
         int r;
 
         if (!sa || (!streq(iface, SYSTEMD_UNIT_IFACE) && !streq(iface, SYSTEMD_SERVICE_IFACE)))
                 return;
-        r = agent_apply_properties(sa, iface, msg);
+        r = agent_apply_properties(sa, iface, p);
         if (r < 0)
-                log_debug_errno(r, "Failed to parse the properties of %s, ignoring: %m", sa->unit);
+                log_warning_errno(r, "Failed to apply the properties of %s, ignoring: %m", sa->unit);
 }
 
 static void agent_feed_final(SupervisedAgent *sa) {
@@ -807,6 +765,7 @@ static void agent_feed_final(SupervisedAgent *sa) {
 static int on_confirm_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         AgentCall *c = userdata;
         SupervisedAgent *sa = supervisor_find(c->supervisor, c->agent);
+        UnitProperties p;
         AgentRuntime *a;
         int r;
 
@@ -822,7 +781,9 @@ static int on_confirm_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
                         agent_feed_final(sa);
                 return 0;
         }
-        r = agent_apply_properties(sa, SYSTEMD_UNIT_IFACE, reply);
+        r = unit_properties_read(reply, SYSTEMD_UNIT_IFACE, &p);
+        if (r >= 0)
+                r = agent_apply_properties(sa, SYSTEMD_UNIT_IFACE, &p);
         if (r < 0) {
                 log_debug_errno(r, "Failed to parse the properties of %s, ignoring: %m", sa->unit);
                 return 0;

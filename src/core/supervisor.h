@@ -19,9 +19,9 @@
  *     supervisor_reset_breaker() / supervisor_open_breaker()   D-Bus ResetBreaker / OpenBreaker
  *     supervisor_profile_state(), supervisor_health_score()    Manager State / HealthScore
  *
- * Unit state comes from the manager, which subscribes to each unit and asks for its properties once
- * (one match and one GetAll per interface per unit, not two): it hands every PropertiesChanged and
- * GetAll reply of an agent's service on with supervisor_unit_properties(). */
+ * Unit state comes from the manager, which subscribes to each unit (one match per unit, not two) and
+ * reads every PropertiesChanged and GetAll reply once: it hands what it read of an agent's service on
+ * with supervisor_unit_properties(). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -153,7 +153,7 @@ void supervisor_start_failed(Supervisor *s, AgentRuntime *a);
  * "msg" is positioned at the a{sv} (a PropertiesChanged after its interface name, or a GetAll reply).
  * Send the Service part before the Unit part, as systemd's own signals do: the Unit part (ActiveState)
  * is what acts, and reads Result and NRestarts from the Service part. */
-void supervisor_unit_properties(Supervisor *s, AgentRuntime *a, const char *iface, sd_bus_message *msg);
+void supervisor_unit_properties(Supervisor *s, AgentRuntime *a, const char *iface, const UnitProperties *p);
 
 /* The operator's controls (after polkit): close now and start / open and hold. */
 int supervisor_reset_breaker(Supervisor *s, AgentRuntime *a);
