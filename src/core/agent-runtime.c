@@ -169,7 +169,8 @@ ProfileState profile_state_from_agents(AgentRuntime * const *agents, size_t n, b
 #define SERVICE_IFACE "org.freedesktop.systemd1.Service"
 
 /* One entry of the a{sv}, "msg" positioned at its variant. */
-static int unit_property_read(sd_bus_message *msg, const char *interface, const char *name, UnitProperties *p) {
+static int unit_property_read(sd_bus_message *msg, const char *interface, const char *name,
+                              UnitProperties *p) {
         const void *id;
         size_t l;
         int b = 0, r;

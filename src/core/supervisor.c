@@ -1261,7 +1261,8 @@ int supervisor_new(Manager *m, const SupervisorCallbacks *callbacks, Supervisor 
         s->health_score = 1.0;
         s->start_requested_at = USEC_INFINITY;
         s->agents_by_name = hashmap_new();
-        if (!s->agents_by_name || asprintf(&s->breaker_dir, "%s/" SUPERVISOR_BREAKER_DIR, m->state_dir) < 0) {
+        if (!s->agents_by_name ||
+            asprintf(&s->breaker_dir, "%s/" SUPERVISOR_BREAKER_DIR, m->state_dir) < 0) {
                 hashmap_free(s->agents_by_name);
                 free(s);
                 return -ENOMEM;

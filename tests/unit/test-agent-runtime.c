@@ -114,8 +114,8 @@ static sd_bus_message *properties_changed(sd_bus *bus, const char *iface, bool u
         assert_true(sd_bus_message_append(m, "s", iface) >= 0);
         assert_true(sd_bus_message_open_container(m, 'a', "{sv}") >= 0);
         /* Something unified does not read, with nested containers to skip (ExecStart's type). */
-        assert_true(sd_bus_message_append(m, "{sv}", "ExecStart", "a(sasbttttuii)", 1, "/bin/true", 1, "true",
-                                          false, 0ULL, 0ULL, 0ULL, 0ULL, 0, 0, 0) >= 0);
+        assert_true(sd_bus_message_append(m, "{sv}", "ExecStart", "a(sasbttttuii)", 1, "/bin/true", 1,
+                                          "true", false, 0ULL, 0ULL, 0ULL, 0ULL, 0, 0, 0) >= 0);
         if (unit) {
                 assert_true(sd_bus_message_append(m, "{sv}", "ActiveState", "s", "active") >= 0);
                 assert_true(sd_bus_message_append(m, "{sv}", "SubState", "s", "running") >= 0);
