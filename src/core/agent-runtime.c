@@ -8,6 +8,7 @@
 #include "plan.h"
 #include "string-util.h"
 #include "strv.h"
+#include "systemd-client.h"
 
 static const char *const profile_state_table[_PROFILE_STATE_MAX] = {
         [PROFILE_STATE_INACTIVE] = "inactive",
@@ -165,9 +166,6 @@ ProfileState profile_state_from_agents(AgentRuntime * const *agents, size_t n, b
         return PROFILE_STATE_RUNNING;
 }
 
-#define UNIT_IFACE "org.freedesktop.systemd1.Unit"
-#define SERVICE_IFACE "org.freedesktop.systemd1.Service"
-
 /* One entry of the a{sv}, "msg" positioned at its variant. */
 static int unit_property_read(sd_bus_message *msg, const char *interface, const char *name,
                               UnitProperties *p) {
@@ -175,7 +173,7 @@ static int unit_property_read(sd_bus_message *msg, const char *interface, const 
         size_t l;
         int b = 0, r;
 
-        if (streq(interface, UNIT_IFACE)) {
+        if (streq(interface, SYSTEMD_UNIT_IFACE)) {
                 if (streq(name, "ActiveState"))
                         return sd_bus_message_read(msg, "v", "s", &p->active_state);
                 if (streq(name, "SubState"))
@@ -204,7 +202,7 @@ static int unit_property_read(sd_bus_message *msg, const char *interface, const 
                         p->has_invocation = true;
                         return sd_bus_message_exit_container(msg);
                 }
-        } else if (streq(interface, SERVICE_IFACE)) {
+        } else if (streq(interface, SYSTEMD_SERVICE_IFACE)) {
                 if (streq(name, "Result"))
                         return sd_bus_message_read(msg, "v", "s", &p->result);
                 if (streq(name, "MainPID")) {
