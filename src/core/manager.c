@@ -296,6 +296,8 @@ bool manager_agent_is_waiting(const Manager *m, const AgentRuntime *a) {
 /* ---------------------------------------------------------------------------------------------------
  * State */
 
+static void manager_converge_instances(Manager *m, const char *profile, const char *job_mode);
+
 static void manager_update_state(Manager *m) {
         ProfileState s;
         uint32_t n_active;
@@ -319,8 +321,11 @@ static void manager_update_state(Manager *m) {
         else {
                 s = m->supervisor ? supervisor_profile_state(m->supervisor, m->settled, &health)
                                   : profile_state_from_agents(m->agents, m->n_agents, m->settled);
-                if (s != PROFILE_STATE_STARTING)
+                if (s != PROFILE_STATE_STARTING && !m->settled) {
                         m->settled = true;
+                        if (m->instance_job_mode)
+                                manager_converge_instances(m, m->active->name, TAKE_PTR(m->instance_job_mode));
+                }
         }
 
         n_active = manager_count_active_agents(m);
@@ -881,8 +886,10 @@ static int on_list_instances(sd_bus_message *reply, void *userdata, sd_bus_error
 
 /* `systemctl start unified@X`, `unifiedctl start X` and StartProfile(X) end in the same place:
  * unified@X.service active, every other instance stopped. Their ExecStart=/ExecStop= call back into
- * us and find nothing left to do. */
-static void manager_converge_instances(Manager *m, const char *profile) {
+ * us and find nothing left to do. For a start this runs once the profile has settled: unified@X's
+ * ExecStart= is one more process for PID 1 to spawn and one more client for us while the agents
+ * come up, and it has nothing to do before then. */
+static void manager_converge_instances(Manager *m, const char *profile, const char *job_mode) {
         _cleanup_free_ char *instance = NULL;
         CallContext *c;
         int r;
@@ -911,7 +918,7 @@ static void manager_converge_instances(Manager *m, const char *profile) {
                 return;
         }
         r = systemd_manager_call(m->systemd, "StartUnit", &(SystemdCall) { on_generic_reply, c, call_context_free },
-                                 "ss", instance, "replace");
+                                 "ss", instance, job_mode);
         if (r < 0)
                 log_warning_errno(r, "Failed to start %s, ignoring: %m", instance);
 }
@@ -1131,6 +1138,7 @@ fail:
 int manager_start_profile(Manager *m, const char *name, sd_bus_error *error) {
         _cleanup_(diagnostics_done) Diagnostics diag = {};
         _cleanup_(profile_freep) Profile *p = NULL;
+        const char *job_mode;
         ProfileEntry *e;
         int r;
 
@@ -1151,10 +1159,14 @@ int manager_start_profile(Manager *m, const char *name, sd_bus_error *error) {
         r = profile_set_resolve(m->profile_set, name, &diag, &p);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to resolve profile '%s': %m", name);
+        /* Due before the switch: a profile whose agents all run already settles within it. */
+        job_mode = m->instance_job_mode;
+        m->instance_job_mode = "replace";
         r = manager_switch(m, TAKE_PTR(p));
-        if (r < 0)
+        if (r < 0) {
+                m->instance_job_mode = job_mode;
                 return sd_bus_error_set_errnof(error, r, "Failed to switch to profile '%s': %m", name);
-        manager_converge_instances(m, name);
+        }
         return 0;
 }
 
@@ -1177,7 +1189,8 @@ int manager_stop_profile(Manager *m, const char *name, sd_bus_error *error) {
         r = manager_switch(m, NULL);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to stop the profile: %m");
-        manager_converge_instances(m, NULL);
+        m->instance_job_mode = NULL;
+        manager_converge_instances(m, NULL, NULL);
         return 0;
 }
 
@@ -1376,6 +1389,9 @@ static int manager_adopt(Manager *m) {
         m->settled = false;
         m->switching = true;   /* so that phase two applies the budget and starts what is missing */
         m->plan = NULL;
+        /* A previous instance may have died before it started unified@X. "fail", not "replace": should
+         * unified@X be stopping (its ExecStop= was waiting for us), a start must not undo that. */
+        m->instance_job_mode = "fail";
         return 0;
 }
 

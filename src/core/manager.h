@@ -63,6 +63,8 @@ struct Manager {
         sd_event_source *state_event;   /* the pending recomputation of "state" (a defer source) */
         usec_t state_updated_at;        /* CLOCK_MONOTONIC of the last recomputation */
         bool settled;                   /* every agent's first start is over */
+        const char *instance_job_mode;  /* once settled, start unified@PROFILE with this job mode ("replace",
+                                         * "fail"); NULL when that is not due */
         bool switching;                 /* waiting for stop jobs before starting */
         SwitchPlan *plan;               /* the switch in progress */
         char **stop_jobs;               /* job paths the switch waits for */

@@ -201,6 +201,20 @@ test_sigkill_keeps_agents() {
         stop_and_wait
 }
 
+# unified@X is started once X settles; a daemon killed before that must not leave it undone.
+test_sigkill_mid_start_still_converges() {
+        local pid
+        assert_ok busctl call "${BUS[@]}" StartProfile s core
+        assert_ne activating "$(systemctl is-active unified@core.service || true)" "unified@core while core starts"
+        pid=$(unit_prop unified.service MainPID)
+        kill -KILL "$pid"
+        wait_until 60 sh -c "[ \"\$(systemctl show -P MainPID unified.service)\" != $pid ] && [ \"\$(systemctl show -P MainPID unified.service)\" != 0 ]"
+        wait_until 300 state_settled
+        assert_eq core "$(mgr ActiveProfile)" "active profile after restart"
+        wait_until 60 systemctl is-active --quiet unified@core.service
+        stop_and_wait
+}
+
 test_lazy_agent_starts_on_first_connection() {
         local sock
         start_and_wait core
