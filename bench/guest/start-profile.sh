@@ -13,6 +13,7 @@ BENCH_PROFILES=${BENCH_PROFILES:-core vision learning tutoring full}
 BENCH_RUNS=${BENCH_RUNS:-5}
 BENCH_IDLE_SECONDS=${BENCH_IDLE_SECONDS:-30}
 BENCH_IDLE_PROFILE=${BENCH_IDLE_PROFILE:-full}
+BENCH_METHODS=${BENCH_METHODS:-pipelined systemd-run daemon}
 
 declare -A bench_expect
 
@@ -87,15 +88,26 @@ bench_cpu_snapshot() {
                 "$(bench_cpu_ms "$(systemctl show -P MainPID unified.service)") $(bench_busy_ms)"
 }
 
+# CPU time (ms) so far of each cgroup one level down (the slices, init.scope) and of each system
+# service, as "cgroup ms" lines. cgroup v2 keeps the usage of exited processes and of removed child
+# groups in their parent's, so a slice's figure covers the short-lived processes /proc/PID/stat
+# cannot (unifiedctl, systemd-run, PID 1's forks before exec).
+bench_cgroup_cpu() {
+        awk '$1 == "usage_usec" { f = FILENAME; sub("^/sys/fs/cgroup/", "", f); sub("/cpu.stat$", "", f)
+                                  printf "%s %d\n", f, $2 / 1000 }' \
+                /sys/fs/cgroup/*/cpu.stat /sys/fs/cgroup/system.slice/*/cpu.stat 2>/dev/null
+}
+
 # One timed start; prints "elapsed_ms returned_ms status command_status" (status: 0 when every unit was
 # active within 15 min, else 100; command_status: the exit status of the command, e.g. unifiedctl's
 # when the daemon calls the profile degraded).
 bench_start_one() {
-        local method=$1 profile=$2 run=${3:-warm-up} t0 t1 t2 rc=0 ok=0 u cpu0 cpu1 quiet
+        local method=$1 profile=$2 run=${3:-warm-up} t0 t1 t2 rc=0 ok=0 u cpu0 cpu1 cg0 cg1 quiet
         [ "$method" != daemon ] || systemctl start unified.service
         quiet=$(bench_quiesce)
         [ "$run" = warm-up ] || echo "$profile $method $run: guest quiet after ${quiet} s" >>"$BENCH_OUT/bench.log"
         cpu0=$(bench_cpu_snapshot)
+        cg0=$(bench_cgroup_cpu)
         case $method in
         daemon)
                 t0=$(bench_now_us)
@@ -114,6 +126,11 @@ bench_start_one() {
                 ;;
         esac
         bench_wait 900 bench_settled "$profile" || true
+        # Where the CPU went from the request until everything settled (the settle check polls
+        # systemctl once a second, alike for all methods); the checks below run a few hundred short
+        # processes and come after.
+        cpu1=$(bench_cpu_snapshot)
+        cg1=$(bench_cgroup_cpu)
         if ! bench_all_active "$profile"; then
                 ok=100
                 # shellcheck disable=SC2086 # a list of unit names
@@ -126,9 +143,10 @@ bench_start_one() {
         else
                 t2=$(bench_last_active "$profile")
         fi
-        # Where the CPU went from the request until everything settled (the waiting above polls
-        # systemctl a little, alike for all methods).
-        cpu1=$(bench_cpu_snapshot)
+        # A group created during the start counts from zero.
+        [ "$run" = warm-up ] || awk -v p="$profile" -v m="$method" -v r="$run" \
+                'NR == FNR { a[$1] = $2; next } { printf "%s\t%s\t%s\t%s\t%d\n", p, m, r, $1, $2 - a[$1] }' \
+                <(echo "$cg0") <(echo "$cg1") >>"$BENCH_OUT/cgroup-cpu.tsv"
         [ "$run" = warm-up ] || printf '%s\t%s\t%s\t%s\n' "$profile" "$method" "$run" \
                 "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { n = split(a, x, " "); split(b, y, " ");
                         for (i = 1; i <= n; i++) printf "%d%s", y[i] - x[i], i < n ? "\t" : ""; }')" \
@@ -138,10 +156,12 @@ bench_start_one() {
 }
 
 bench_start_main() {
-        local run profile method n elapsed returned status cmd
+        local run profile method n elapsed returned status cmd methods k
+        read -r -a methods <<<"$BENCH_METHODS"
         mkdir -p "$BENCH_OUT"
         printf 'profile\tmethod\trun\tunits\telapsed_ms\tstatus\tguest_loadavg_before\treturned_ms\tcommand_status\n' >"$BENCH_OUT/start.tsv"
         printf 'profile\tmethod\trun\tpid1_cpu_ms\tdbus_cpu_ms\tunifiedd_cpu_ms\tguest_busy_ms\n' >"$BENCH_OUT/cpu.tsv"
+        printf 'profile\tmethod\trun\tcgroup\tcpu_ms\n' >"$BENCH_OUT/cgroup-cpu.tsv"
         bench_log "systemd $(systemctl --version | head -n1), $(nproc) CPUs, $(free -m | awk '/^Mem:/ { print $2 }') MiB"
         for profile in $BENCH_PROFILES; do
                 bench_expect[$profile]=$(bench_expected_units "$profile" | tr '\n' ' ')
@@ -161,9 +181,8 @@ bench_start_main() {
                 for profile in $BENCH_PROFILES; do
                         n=$(wc -w <<<"${bench_expect[$profile]}")
                         # The order rotates from run to run, so that no method always goes first.
-                        local methods=(pipelined systemd-run daemon) k
-                        for k in 0 1 2; do
-                                method=${methods[$(( (k + run - 1) % 3 ))]}
+                        for k in "${!methods[@]}"; do
+                                method=${methods[$(( (k + run - 1) % ${#methods[@]} ))]}
                                 local load
                                 load=$(bench_guest_load)
                                 read -r elapsed returned status cmd < <(bench_start_one "$method" "$profile" "$run")
