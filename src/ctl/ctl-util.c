@@ -38,6 +38,10 @@ CtlExit ctl_exit_from_bus_error(const char *name, int error, bool status_like) {
         return CTL_EXIT_FAILURE;
 }
 
+bool ctl_serial_before(uint64_t a, uint64_t b) {
+        return (int32_t) (uint32_t) (a - b) < 0;
+}
+
 WaitOutcome ctl_wait_evaluate(WaitGoal goal, const char *profile, const char *active, const char *state) {
         bool ours;
 

@@ -44,6 +44,10 @@ typedef enum WaitOutcome {
  * before it replies (docs/dbus-api.md). */
 WaitOutcome ctl_wait_evaluate(WaitGoal goal, const char *profile, const char *active, const char *state);
 
+/* Whether message serial "a" was sent before "b" by the same peer. Serials are 32 bits and wrap
+ * (sd-bus restarts at 1): compared as TCP compares sequence numbers, correct within 2^31. */
+bool ctl_serial_before(uint64_t a, uint64_t b);
+
 /* "0.97", or "-" for a value outside [0, 1] (unknown). */
 char *ctl_format_health(char *buf, size_t l, double health);
 /* For people, not for parse_size(): "512B", "256M", "11.8M" (one decimal unless exact), "-" for

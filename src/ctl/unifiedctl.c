@@ -190,8 +190,8 @@ static void manager_info_done(ManagerInfo *i) {
         *i = (ManagerInfo) {};
 }
 
-static int manager_get(sd_bus *bus, sd_bus_error *error, ManagerInfo *info) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+/* The Manager properties in an a{sv} (GetAll, PropertiesChanged) into "info"; those not in it stay. */
+static int manager_info_read(sd_bus_message *m, ManagerInfo *info) {
         const BusProperty props[] = {
                 { "Version",       's', &info->version  },
                 { "ActiveProfile", 's', &info->active   },
@@ -201,13 +201,22 @@ static int manager_get(sd_bus *bus, sd_bus_error *error, ManagerInfo *info) {
                 { "NActiveAgents", 'u', &info->n_active },
                 {}
         };
+
+        return bus_read_properties(m, props);
+}
+
+/* "ret_cookie": the reply's serial, see on_properties_changed(). */
+static int manager_get(sd_bus *bus, sd_bus_error *error, ManagerInfo *info, uint64_t *ret_cookie) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
         r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll", error,
                                &reply, "s", MANAGER_IFACE);
         if (r < 0)
                 return r;
-        return bus_read_properties(reply, props);
+        if (ret_cookie && sd_bus_message_get_cookie(reply, ret_cookie) < 0)
+                *ret_cookie = 0;
+        return manager_info_read(reply, info);
 }
 
 /* Runs a mutating call with a polkit agent around it when one may be needed. */
@@ -236,21 +245,12 @@ typedef struct Wait {
         bool progress_shown;
         uint32_t shown_active, shown_total;
         ManagerInfo info;
+        uint64_t info_cookie;   /* serial of the GetAll reply "info" was last read from */
         int error;
 } Wait;
 
-static void wait_evaluate(sd_bus *bus, Wait *w) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
-
-        manager_info_done(&w->info);
-        r = manager_get(bus, &error, &w->info);
-        if (r < 0) {
-                w->error = bus_log_error(&error, r, false, "Failed to read the state of unifiedd");
-                w->outcome = WAIT_FAILED;
-                return;
-        }
-
+/* The outcome so far, and the progress line, from w->info. */
+static void wait_judge(Wait *w) {
         w->outcome = ctl_wait_evaluate(w->goal, w->profile, w->info.active, w->info.state);
         if (w->progress && w->goal == WAIT_GOAL_START && w->outcome == WAIT_PENDING &&
             streq_ptr(w->info.active, w->profile) &&
@@ -263,15 +263,45 @@ static void wait_evaluate(sd_bus *bus, Wait *w) {
         }
 }
 
+/* Reads the state afresh with GetAll, then judges it. */
+static void wait_evaluate(sd_bus *bus, Wait *w) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        manager_info_done(&w->info);
+        r = manager_get(bus, &error, &w->info, &w->info_cookie);
+        if (r < 0) {
+                w->error = bus_log_error(&error, r, false, "Failed to read the state of unifiedd");
+                w->outcome = WAIT_FAILED;
+                return;
+        }
+        wait_judge(w);
+}
+
 static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Wait *w = userdata;
         const char *iface;
+        uint64_t cookie;
+        int r;
 
         if (sd_bus_message_read(m, "s", &iface) < 0 || !streq(iface, MANAGER_IFACE))
                 return 0;
-        /* Whatever changed, and whether it came as a value or an invalidation, read the state afresh:
-         * one round trip per change, never a poll. */
-        wait_evaluate(sd_bus_message_get_bus(m), w);
+        /* The daemon numbers everything it sends in order, so a signal with a lower serial than the
+         * GetAll reply last read was sent before it, and its change is in that reply already (signals
+         * that came in while waiting for the reply are dispatched after it). */
+        if (sd_bus_message_get_cookie(m, &cookie) >= 0 && ctl_serial_before(cookie, w->info_cookie))
+                return 0;
+        /* The daemon's properties emit their new values: take them from the signal, no round trip.
+         * Only an invalidated property, or a signal that does not read, costs a GetAll. */
+        r = manager_info_read(m, &w->info);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "s");
+        if (r >= 0)
+                r = sd_bus_message_at_end(m, false);
+        if (r > 0)
+                wait_judge(w);
+        else
+                wait_evaluate(sd_bus_message_get_bus(m), w);
         return 0;
 }
 
@@ -445,7 +475,7 @@ static int verb_list(sd_bus *bus, char **args) {
         JsonWriter w;
         int r;
 
-        r = manager_get(bus, &error, &info);
+        r = manager_get(bus, &error, &info, NULL);
         if (r < 0)
                 return bus_log_error(&error, r, false, "Failed to list profiles");
         r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "ListProfiles", &error, &reply, NULL);
@@ -666,7 +696,7 @@ static int verb_status(sd_bus *bus, char **args) {
         bool active;
         int r;
 
-        r = manager_get(bus, &error, &info);
+        r = manager_get(bus, &error, &info, NULL);
         if (r < 0)
                 return bus_log_error(&error, r, true, "Failed to get the status of unifiedd");
         active = !isempty(info.active);
@@ -833,7 +863,7 @@ static int verb_health(sd_bus *bus, char **args) {
         char h[16];
         int r;
 
-        r = manager_get(bus, &error, &info);
+        r = manager_get(bus, &error, &info, NULL);
         if (r < 0)
                 return bus_log_error(&error, r, true, "Failed to get the health of unifiedd");
         if (!isempty(info.active)) {

@@ -125,6 +125,17 @@ static void test_format(void **state) {
                 assert_string_equal(ctl_format_health(buf, sizeof(buf), health[i].health), health[i].expected);
 }
 
+static void test_serial_before(void **state) {
+        assert_true(ctl_serial_before(1, 2));
+        assert_false(ctl_serial_before(2, 2));
+        assert_false(ctl_serial_before(3, 2));
+        assert_true(ctl_serial_before(100, 100000));
+        /* Across the wrap: sd-bus goes from 0xffffffff to 1. */
+        assert_true(ctl_serial_before(0xfffffff0U, 5));
+        assert_false(ctl_serial_before(5, 0xfffffff0U));
+        assert_true(ctl_serial_before(0xffffffffU, 1));
+}
+
 static void test_argument_is_file(void **state) {
         assert_true(ctl_argument_is_file("./core"));
         assert_true(ctl_argument_is_file("/etc/unified/profiles/core.yaml"));
@@ -139,6 +150,7 @@ int main(void) {
                 cmocka_unit_test(test_exit_from_bus_error),
                 cmocka_unit_test(test_wait_evaluate),
                 cmocka_unit_test(test_format),
+                cmocka_unit_test(test_serial_before),
                 cmocka_unit_test(test_argument_is_file),
         };
 
