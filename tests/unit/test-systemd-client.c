@@ -22,6 +22,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-fixture.h"
 #include "macro.h"
 #include "systemd-client.h"
 #include "time-util.h"
@@ -29,114 +30,21 @@
 #define BUS_REPLY_LIMIT 8u
 #define N_CALLS 40u
 
-static const char *dbus_daemon(void) {
-        static const char *const paths[] = { "/usr/bin/dbus-daemon", "/bin/dbus-daemon" };
-
-        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-                if (access(paths[i], X_OK) == 0)
-                        return paths[i];
-        return NULL;
-}
-
-typedef struct Bus {
-        char dir[64];
-        pid_t pid;
-        char address[256];
-} Bus;
-
-static void bus_start(Bus *b) {
-        char config[128], line[256];
-        int fds[2];
-        FILE *f;
-
-        strcpy(b->dir, "/tmp/test-systemd-client.XXXXXX");
-        assert_non_null(mkdtemp(b->dir));
-        snprintf(config, sizeof(config), "%s/bus.conf", b->dir);
-        f = fopen(config, "we");
-        assert_non_null(f);
-        fprintf(f,
-                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-                " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-                "<busconfig>\n"
-                "  <type>session</type>\n"
-                "  <listen>unix:dir=%s</listen>\n"
-                "  <auth>EXTERNAL</auth>\n"
-                "  <policy context=\"default\">\n"
-                "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                "    <allow eavesdrop=\"true\"/>\n"
-                "    <allow own=\"*\"/>\n"
-                "  </policy>\n"
-                "  <limit name=\"max_replies_per_connection\">%u</limit>\n"
-                "</busconfig>\n",
-                b->dir, BUS_REPLY_LIMIT);
-        assert_int_equal(fclose(f), 0);
-
-        assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-        b->pid = fork();
-        assert_true(b->pid >= 0);
-        if (b->pid == 0) {
-                char fd[16];
-                int null;
-
-                snprintf(fd, sizeof(fd), "%d", fds[1]);
-                (void) fcntl(fds[1], F_SETFD, 0);
-                /* Its complaints (the limit reached, by design) would interleave with the TAP output. */
-                null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-                if (null >= 0) {
-                        (void) dup2(null, STDOUT_FILENO);
-                        (void) dup2(null, STDERR_FILENO);
-                }
-                execl(dbus_daemon(), "dbus-daemon", "--nofork", "--nopidfile", "--config-file", config,
-                      "--print-address", fd, (char *) NULL);
-                _exit(127);
-        }
-        close(fds[1]);
-        f = fdopen(fds[0], "re");
-        assert_non_null(f);
-        assert_non_null(fgets(line, sizeof(line), f));
-        fclose(f);
-        line[strcspn(line, "\n")] = 0;
-        assert_true(strlen(line) > 0 && strlen(line) < sizeof(b->address));
-        strcpy(b->address, line);
-}
-
-static void bus_stop(Bus *b) {
-        char cmd[128];
-
-        kill(b->pid, SIGTERM);
-        (void) waitpid(b->pid, NULL, 0);
-        b->pid = 0;
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
-        assert_int_equal(system(cmd), 0);
-}
-
 static int bus_setup(void **state) {
-        Bus *b = calloc(1, sizeof(Bus));
+        TestBus *b = calloc(1, sizeof(TestBus));
 
         assert_non_null(b);
         *state = b;
-        bus_start(b);
+        test_bus_start(b, BUS_REPLY_LIMIT);
         return 0;
 }
 
 static int bus_teardown(void **state) {
-        Bus *b = *state;
+        TestBus *b = *state;
 
-        if (b->pid > 0)
-                bus_stop(b);
+        test_bus_stop(b);
         free(b);
         return 0;
-}
-
-static sd_bus *bus_connect(const Bus *b, sd_event *e) {
-        sd_bus *bus = NULL;
-
-        assert_true(sd_bus_new(&bus) >= 0);
-        assert_true(sd_bus_set_address(bus, b->address) >= 0);
-        assert_true(sd_bus_set_bus_client(bus, 1) >= 0);
-        assert_true(sd_bus_start(bus) >= 0);
-        assert_true(sd_bus_attach_event(bus, e, 0) >= 0);
-        return bus;
 }
 
 /* The peer playing systemd: holds every StartUnit call and answers them all 20 ms after the first. */
@@ -208,7 +116,7 @@ static void on_destroy(void *userdata) {
 }
 
 /* Makes N_CALLS StartUnit calls through a client with this window; returns the peer's figures. */
-static void run_calls(const Bus *b, unsigned window, Caller *caller, Peer *peer) {
+static void run_calls(const TestBus *b, unsigned window, Caller *caller, Peer *peer) {
         sd_event *e = NULL;
         sd_bus *server, *client_bus;
         SystemdClient *client = NULL;
@@ -216,12 +124,12 @@ static void run_calls(const Bus *b, unsigned window, Caller *caller, Peer *peer)
 
         assert_int_equal(sd_event_new(&e), 0);
         peer->event = e;
-        server = bus_connect(b, e);
+        server = test_bus_connect(b, e);
         assert_true(sd_bus_add_object_vtable(server, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, peer_vtable,
                                              peer) >= 0);
         assert_true(sd_bus_request_name(server, SYSTEMD_SERVICE, 0) >= 0);
 
-        client_bus = bus_connect(b, e);
+        client_bus = test_bus_connect(b, e);
         assert_int_equal(systemd_client_new(client_bus, e, window, &client), 0);
         for (unsigned i = 0; i < N_CALLS; i++) {
                 char unit[32];
@@ -302,15 +210,15 @@ static void test_free_drops_queued_calls(void **state) {
         SystemdClient *client = NULL;
         Caller caller = {};
         Peer peer = {};
-        const Bus *b = *state;
+        const TestBus *b = *state;
 
         assert_int_equal(sd_event_new(&e), 0);
         peer.event = e;
-        server = bus_connect(b, e);
+        server = test_bus_connect(b, e);
         assert_true(sd_bus_add_object_vtable(server, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, peer_vtable,
                                              &peer) >= 0);
         assert_true(sd_bus_request_name(server, SYSTEMD_SERVICE, 0) >= 0);
-        client_bus = bus_connect(b, e);
+        client_bus = test_bus_connect(b, e);
         assert_int_equal(systemd_client_new(client_bus, e, 2, &client), 0);
         for (unsigned i = 0; i < 10; i++)
                 assert_int_equal(systemd_manager_call(client, "StartUnit",
@@ -342,11 +250,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_free_drops_queued_calls, bus_setup, bus_teardown),
         };
 
-        /* Skipped the TAP way: cmocka's "not ok # SKIP" counts as a failure for TAP consumers. */
-        if (!dbus_daemon()) {
-                printf("1..0 # SKIP dbus-daemon is not installed\n");
+        if (test_bus_skip_if_missing())
                 return 0;
-        }
 
         cmocka_set_message_output(CM_OUTPUT_TAP);
         return cmocka_run_group_tests(tests, NULL, NULL);
