@@ -91,6 +91,7 @@ struct FakeUnit {
         size_t n_starts;
 
         uint32_t job_id;                /* the pending job, 0 if none */
+        FakeUnit *waiting_for;          /* stopped because this required unit went down */
         Step step;
         sd_event_source *timer;
 };
@@ -360,26 +361,79 @@ static bool start_limit_hit(const FakeUnit *u) {
         return n >= burst;
 }
 
-/* The main process is gone with "result": restart as Restart= says, or fail. */
+static void dependents_follow(FakeUnit *u);
+
+/* The main process is gone with "result": restart as Restart= says (the start limit is checked when the
+ * restart's start is due, as systemd does), or fail. Units that require it go down with it. */
 static void unit_main_exited(FakeUnit *u, const char *result) {
         const char *policy = unit_prop(u, "Restart");
         bool restart = policy && (streq(policy, "always") || (streq(policy, "on-failure") && !streq(result, "success")));
 
         u->main_pid = 0;
         set_string(&u->result, result);
-        if (restart && !start_limit_hit(u)) {
+        if (restart) {
                 uint64_t delay = MIN(prop_u64(u, "RestartUSec", 100 * USEC_PER_MSEC), RESTART_USEC_MAX);
 
                 unit_set_state(u, "activating", "auto-restart");
                 unit_emit(u);
                 unit_schedule(u, STEP_RESTART, MAX(delay, STEP_USEC));
-                return;
+        } else {
+                unit_set_state(u, "failed", "failed");
+                unit_emit(u);
+                job_finish(u, "failed");
         }
-        if (restart)
-                set_string(&u->result, "start-limit-hit");
-        unit_set_state(u, "failed", "failed");
-        unit_emit(u);
-        job_finish(u, "failed");
+        dependents_follow(u);
+}
+
+/* Whether "d" has Requires=u. */
+static bool unit_requires(const FakeUnit *d, const FakeUnit *u) {
+        const char *req = unit_prop(d, "Requires");
+        size_t l = strlen(u->name);
+
+        for (const char *p = req ? strstr(req, u->name) : NULL; p; p = strstr(p + 1, u->name))
+                if ((p == req || strchr("[ ", p[-1])) && (p[l] == ']' || p[l] == ' '))
+                        return true;
+        return false;
+}
+
+static void unit_begin_stop(FakeUnit *u);
+
+/* Requires=: units that require "u" go down while it is down, and start again once it is active (systemd
+ * propagates the restart job). */
+static void dependents_follow(FakeUnit *u) {
+        FakeSystemd *f = u->fake;
+        bool up = unit_is_active(u);
+
+        for (size_t i = 0; i < f->n_units; i++) {
+                FakeUnit *d = f->units[i];
+
+                if (d == u || !unit_requires(d, u))
+                        continue;
+                if (!up && (unit_is_active(d) || streq(d->active, "activating"))) {
+                        d->main_pid = 0;
+                        d->timer = sd_event_source_disable_unref(d->timer);
+                        d->step = STEP_NONE;
+                        d->waiting_for = u;
+                        unit_set_state(d, "inactive", "dead");
+                        unit_emit(d);
+                        dependents_follow(d);
+                } else if (up && d->waiting_for == u) {
+                        d->waiting_for = NULL;
+                        unit_begin_start(d);
+                }
+        }
+}
+
+/* A stop of a required unit stops the units that require it, for good. */
+static void unit_stop_dependents(FakeUnit *u) {
+        FakeSystemd *f = u->fake;
+
+        for (size_t i = 0; i < f->n_units; i++) {
+                FakeUnit *d = f->units[i];
+
+                if (d != u && unit_requires(d, u) && !streq(d->active, "inactive") && !streq(d->active, "failed"))
+                        unit_begin_stop(d);
+        }
 }
 
 static int on_unit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -405,6 +459,7 @@ static int on_unit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 unit_set_state(u, "active", u->socket ? "listening" : "running");
                 unit_emit(u);
                 job_finish(u, "done");
+                dependents_follow(u);
                 if (how == FAKE_START_EXIT)
                         unit_schedule(u, STEP_CRASH_AGAIN, STEP_USEC);
                 return 0;
@@ -427,6 +482,7 @@ static int on_unit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 unit_set_state(u, "inactive", "dead");
                 unit_emit(u);
                 job_finish(u, "done");
+                unit_stop_dependents(u);
                 unit_maybe_collect(u);
                 return 0;
         default:
@@ -803,7 +859,13 @@ static int method_set_unit_properties(sd_bus_message *m, void *userdata, sd_bus_
         r = read_properties(m, u);
         if (r < 0)
                 return r;
-        return sd_bus_reply_method_return(m, NULL);
+        r = sd_bus_reply_method_return(m, NULL);
+        if (r < 0)
+                return r;
+        /* The kernel's answer to a limit below what the cgroup uses. */
+        if (u->main_pid != 0 && u->memory_max < u->memory_current)
+                unit_main_exited(u, "oom-kill");
+        return 1;
 }
 
 static int method_revert_unit_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "fs-util.h"
 #include "manager-fixture.h"
 #include "state.h"
 #include "strv.h"
@@ -81,6 +85,30 @@ static const char beta_yaml[] =
         "    exec: [/bin/sleep, infinity]\n"
         "    memory_max: 16M\n";
 
+/* For the fault engine: an essential agent with network that another requires, the default outage
+ * target, a leaf. */
+static const char gamma_yaml[] =
+        "name: gamma\n"
+        "resources:\n"
+        "  memory_max: 1G\n"
+        COMMON_DEFAULTS
+        "agents:\n"
+        "  - name: gate\n"
+        "    exec: [/bin/sleep, infinity]\n"
+        "    memory_max: 64M\n"
+        "    essential: true\n"
+        "    sandbox: {network: true}\n"
+        "  - name: svc\n"
+        "    exec: [/bin/sleep, infinity]\n"
+        "    memory_max: 32M\n"
+        "    requires: [gate]\n"
+        "  - name: llm-cloud-gateway\n"
+        "    exec: [/bin/sleep, infinity]\n"
+        "    memory_max: 32M\n"
+        "  - name: leaf\n"
+        "    exec: [/bin/sleep, infinity]\n"
+        "    memory_max: 16M\n";
+
 static int setup(void **state) {
         ManagerFixture *x = calloc(1, sizeof(ManagerFixture));
 
@@ -88,6 +116,7 @@ static int setup(void **state) {
         manager_fixture_init(x, "252.39-1~deb12u2");
         manager_fixture_write_profile(x, "alpha", alpha_yaml);
         manager_fixture_write_profile(x, "beta", beta_yaml);
+        manager_fixture_write_profile(x, "gamma", gamma_yaml);
         *state = x;
         return 0;
 }
@@ -222,10 +251,10 @@ static void test_bad_arguments(void **state) {
         manager_fixture_start_manager(x);
         expect_error(x, "StartProfile", SD_BUS_ERROR_INVALID_ARGS, "s", "../etc/passwd");
         expect_error(x, "StartProfile", SD_BUS_ERROR_INVALID_ARGS, "s", "");
-        expect_error(x, "StartProfile", "org.unified1.Error.NoSuchProfile", "s", "gamma");
-        expect_error(x, "StopProfile", "org.unified1.Error.NoSuchProfile", "s", "gamma");
+        expect_error(x, "StartProfile", "org.unified1.Error.NoSuchProfile", "s", "delta");
+        expect_error(x, "StopProfile", "org.unified1.Error.NoSuchProfile", "s", "delta");
         expect_error(x, "RestartAgent", "org.unified1.Error.NoActiveProfile", "s", "hub");
-        expect_error(x, "GetProfile", "org.unified1.Error.NoSuchProfile", "s", "gamma");
+        expect_error(x, "GetProfile", "org.unified1.Error.NoSuchProfile", "s", "delta");
         start_profile(x, "alpha");
         expect_error(x, "RestartAgent", "org.unified1.Error.NoSuchAgent", "s", "nobody");
         expect_error(x, "ResetBreaker", "org.unified1.Error.NoSuchAgent", "s", "nobody");
@@ -240,12 +269,572 @@ static void test_bad_arguments(void **state) {
         assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", NULL), 5);
 }
 
+/* ---------------------------------------------------------------------------------------------------
+ * Adoption: the daemon restarts, the agents do not */
+
+static void test_restart_adopts_running_agents(void **state) {
+        ManagerFixture *x = *state;
+
+        manager_fixture_start_manager(x);
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified@alpha.service", "active", WAIT));
+        manager_fixture_stop_manager(x);
+
+        /* The agents outlived the daemon; the next one takes them over without starting anything. */
+        assert_int_equal(fake_systemd_count_units(x->fake, "unified-", "active"), 4);
+        manager_fixture_start_manager(x);
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", NULL), 4);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StopUnit", NULL), 0);
+        assert_true(manager_fixture_wait_agent(x, "lazybones", "ActiveState", "inactive", WAIT));
+        assert_true(manager_fixture_wait_agent(x, "hub", "ActiveState", "active", WAIT));
+}
+
+static void test_adoption_without_state_file(void **state) {
+        ManagerFixture *x = *state;
+        char *env[] = { (char *) "UNIFIED_PROFILE=alpha", (char *) "UNIFIED_AGENT=hub", NULL };
+
+        /* A previous daemon ran alpha, its state file is gone: the units say which profile they are. hub
+         * runs; the rest is started; a unit of ours the profile does not have is stopped; someone else's
+         * unit of a similar name (not in unified.slice) is left alone. */
+        fake_systemd_add_unit(x->fake, "unified-hub.service", "unified.slice", env);
+        fake_systemd_add_unit(x->fake, "unified-stray.service", "unified.slice", env);
+        fake_systemd_add_unit(x->fake, "unified-other.service", "system.slice", NULL);
+        manager_fixture_start_manager(x);
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-hub.service"), 0);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-worker.service"), 1);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-lazybones.socket"), 1);
+        assert_true(manager_fixture_wait_unit(x, "unified-stray.service", NULL, WAIT));
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StopUnit", "unified-other.service"), 0);
+        /* The adopted profile converges with unified@alpha too. */
+        assert_true(manager_fixture_wait_unit(x, "unified@alpha.service", "active", WAIT));
+}
+
+static void test_units_without_profile_are_left_alone(void **state) {
+        ManagerFixture *x = *state;
+
+        fake_systemd_add_unit(x->fake, "unified-hub.service", "unified.slice", NULL);
+        manager_fixture_start_manager(x);
+        assert_true(manager_fixture_wait_state(x, "inactive", WAIT));
+        manager_fixture_pump_for(x, 50 * USEC_PER_MSEC);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StopUnit", NULL), 0);
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * Failures: systemd restarts, the breaker decides */
+
+static void test_crash_is_restarted_by_systemd(void **state) {
+        ManagerFixture *x = *state;
+
+        manager_fixture_start_manager(x);
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        fake_systemd_crash(x->fake, "unified-helper.service", "signal");
+        assert_true(manager_fixture_wait_agent(x, "helper", "ActiveState", "active", WAIT));
+        /* One failure is far from the threshold: closed, running, no call of ours. */
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_true(manager_fixture_wait_agent(x, "helper", "Breaker", "closed", WAIT));
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-helper.service"), 1);
+}
+
+static void test_crash_loop_opens_breaker_then_probe_closes_it(void **state) {
+        ManagerFixture *x = *state;
+
+        manager_fixture_start_manager(x);
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+
+        /* Every start exits: systemd's start limit gives up, the breaker opens, the profile degrades (the
+         * agent is not essential) and the rest keeps running. */
+        fake_systemd_set_start(x->fake, "unified-helper.service", FAKE_START_EXIT);
+        fake_systemd_crash(x->fake, "unified-helper.service", "exit-code");
+        assert_true(manager_fixture_wait_agent(x, "helper", "Breaker", "open", WAIT));
+        assert_true(manager_fixture_wait_state(x, "degraded", WAIT));
+        assert_true(manager_fixture_wait_agent(x, "hub", "ActiveState", "active", WAIT));
+
+        /* The cooldown ends: half-open, ResetFailedUnit and one new start, which now stays up through
+         * the probation: closed, running. */
+        fake_systemd_set_start(x->fake, "unified-helper.service", FAKE_START_OK);
+        assert_true(manager_fixture_wait_agent(x, "helper", "Breaker", "half-open", WAIT));
+        assert_true(manager_fixture_wait_agent(x, "helper", "Breaker", "closed", WAIT));
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_true(fake_systemd_count_calls(x->fake, "ResetFailedUnit", "unified-helper.service") >= 1);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-helper.service"), 2);
+}
+
+static void test_essential_agent_fails_profile(void **state) {
+        ManagerFixture *x = *state;
+
+        manager_fixture_start_manager(x);
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        fake_systemd_set_start(x->fake, "unified-hub.service", FAKE_START_EXIT);
+        fake_systemd_crash(x->fake, "unified-hub.service", "exit-code");
+        assert_true(manager_fixture_wait_agent(x, "hub", "Breaker", "open", WAIT));
+        assert_true(manager_fixture_wait_state(x, "failed", WAIT));
+
+        /* The operator's reset: closed at once and started again. */
+        fake_systemd_set_start(x->fake, "unified-hub.service", FAKE_START_OK);
+        call_s(x, "ResetBreaker", "hub");
+        assert_true(manager_fixture_wait_agent(x, "hub", "Breaker", "closed", WAIT));
+        assert_true(manager_fixture_wait_agent(x, "hub", "ActiveState", "active", WAIT));
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+}
+
+static void test_open_breaker_holds_agent(void **state) {
+        ManagerFixture *x = *state;
+
+        manager_fixture_start_manager(x);
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        call_s(x, "OpenBreaker", "helper");
+        assert_true(manager_fixture_wait_agent(x, "helper", "Breaker", "open", WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified-helper.service", NULL, WAIT));
+        assert_true(manager_fixture_wait_state(x, "degraded", WAIT));
+        /* Held: no probe while forced open, however long the cooldown. */
+        manager_fixture_pump_for(x, 500 * USEC_PER_MSEC);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-helper.service"), 1);
+        call_s(x, "ResetBreaker", "helper");
+        assert_true(manager_fixture_wait_unit(x, "unified-helper.service", "active", WAIT));
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+}
+
+static void test_refused_start(void **state) {
+        ManagerFixture *x = *state;
+
+        /* systemd refuses the unit (a property it rejects, say): a failure for the breaker. */
+        fake_systemd_refuse(x->fake, "unified-helper.service", SD_BUS_ERROR_INVALID_ARGS);
+        manager_fixture_start_manager(x);
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "degraded", WAIT));
+        assert_true(manager_fixture_wait_agent(x, "hub", "ActiveState", "active", WAIT));
+}
+
+static void test_condition_false_is_not_a_failure(void **state) {
+        ManagerFixture *x = *state;
+
+        fake_systemd_set_start(x->fake, "unified-helper.service", FAKE_START_CONDITION);
+        manager_fixture_start_manager(x);
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_true(manager_fixture_wait_agent(x, "helper", "Breaker", "closed", WAIT));
+}
+
+static void test_restart_agent(void **state) {
+        ManagerFixture *x = *state;
+
+        manager_fixture_start_manager(x);
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        call_s(x, "RestartAgent", "worker");
+        assert_int_equal(fake_systemd_count_calls(x->fake, "RestartUnit", "unified-worker.service"), 1);
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+}
+
+static void test_lazy_agent_starts_on_demand(void **state) {
+        ManagerFixture *x = *state;
+
+        manager_fixture_start_manager(x);
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_true(manager_fixture_wait_agent(x, "lazybones", "ActiveState", "inactive", WAIT));
+        fake_systemd_trigger(x->fake, "unified-lazybones.socket");
+        assert_true(manager_fixture_wait_agent(x, "lazybones", "ActiveState", "active", WAIT));
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * polkit: unprivileged callers ask, root does not */
+
+#define NOBODY 65534
+
+typedef struct Caller {
+        pid_t pid;
+        int fd;
+        char answer[256];
+        bool done;
+} Caller;
+
+/* Manager.member(s arg) from a child process running as "nobody"; its answer ("ok" or the error name)
+ * comes back through a pipe. The child blocks in its call, the test's thread pumps the manager. */
+static void caller_start(ManagerFixture *x, Caller *c, const char *member, const char *arg, bool interactive) {
+        int fds[2];
+
+        assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+        c->pid = fork();
+        assert_true(c->pid >= 0);
+        if (c->pid == 0) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                sd_bus_message *m = NULL, *reply = NULL;
+                sd_bus *bus = NULL;
+                const char *answer;
+
+                close(fds[0]);
+                if (setresgid(NOBODY, NOBODY, NOBODY) < 0 || setresuid(NOBODY, NOBODY, NOBODY) < 0 ||
+                    sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, x->bus.address) < 0 ||
+                    sd_bus_set_bus_client(bus, 1) < 0 || sd_bus_start(bus) < 0 ||
+                    sd_bus_message_new_method_call(bus, &m, UNIFIED_BUS_NAME, UNIFIED_OBJECT_PATH,
+                                                   UNIFIED_MANAGER_IFACE, member) < 0 ||
+                    sd_bus_message_append(m, "s", arg) < 0 ||
+                    sd_bus_message_set_allow_interactive_authorization(m, interactive) < 0)
+                        _exit(2);
+                answer = sd_bus_call(bus, m, 10 * USEC_PER_SEC, &error, &reply) >= 0 ? "ok" : error.name;
+                (void) write(fds[1], answer, strlen(answer));
+                _exit(0);
+        }
+        close(fds[1]);
+        c->fd = fds[0];
+}
+
+static bool caller_answered(ManagerFixture *x, void *userdata) {
+        Caller *c = userdata;
+        struct pollfd p = { .fd = c->fd, .events = POLLIN };
+        ssize_t n;
+
+        if (poll(&p, 1, 0) <= 0)
+                return false;
+        n = read(c->fd, c->answer, sizeof(c->answer) - 1);
+        c->answer[MAX(n, (ssize_t) 0)] = 0;
+        return true;
+}
+
+static const char *caller_wait(ManagerFixture *x, Caller *c) {
+        int status;
+
+        assert_true(manager_fixture_pump(x, caller_answered, c, WAIT));
+        close(c->fd);
+        assert_int_equal(waitpid(c->pid, &status, 0), c->pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        return c->answer;
+}
+
+static const char *call_as_nobody(ManagerFixture *x, const char *member, const char *arg, bool interactive) {
+        static Caller c;
+
+        c = (Caller) {};
+        caller_start(x, &c, member, arg, interactive);
+        return caller_wait(x, &c);
+}
+
+static void test_polkit(void **state) {
+        ManagerFixture *x = *state;
+        unsigned pending;
+
+        if (geteuid() != 0)
+                skip();
+        manager_fixture_start_manager(x);
+
+        /* Reads need no authorization. */
+        assert_string_equal(call_as_nobody(x, "GetProfile", "alpha", false), "ok");
+        assert_int_equal(fake_polkit_checks(x->fake, NULL), 0);
+
+        fake_polkit_set(x->fake, "org.unified1.manage-profiles", FAKE_POLKIT_DENY, 0);
+        assert_string_equal(call_as_nobody(x, "StartProfile", "alpha", false), SD_BUS_ERROR_ACCESS_DENIED);
+        fake_polkit_set(x->fake, "org.unified1.manage-profiles", FAKE_POLKIT_CHALLENGE, 0);
+        assert_string_equal(call_as_nobody(x, "StartProfile", "alpha", false),
+                            SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED);
+        fake_polkit_set(x->fake, "org.unified1.manage-profiles", FAKE_POLKIT_ERROR, 0);
+        assert_string_equal(call_as_nobody(x, "StartProfile", "alpha", false),
+                            "org.freedesktop.PolicyKit1.Error.Failed");
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", NULL), 0);
+
+        /* Allowed after a while: the call waits for polkit without blocking the daemon. */
+        fake_polkit_set(x->fake, "org.unified1.manage-profiles", FAKE_POLKIT_ALLOW, 100 * USEC_PER_MSEC);
+        assert_string_equal(call_as_nobody(x, "StartProfile", "alpha", false), "ok");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_int_equal(fake_polkit_checks(x->fake, &pending), 4);
+        assert_int_equal(pending, 0);
+
+        /* The agent actions are a separate action. */
+        fake_polkit_set(x->fake, "org.unified1.manage-agents", FAKE_POLKIT_DENY, 0);
+        assert_string_equal(call_as_nobody(x, "RestartAgent", "hub", false), SD_BUS_ERROR_ACCESS_DENIED);
+        assert_string_equal(call_as_nobody(x, "OpenBreaker", "hub", false), SD_BUS_ERROR_ACCESS_DENIED);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "RestartUnit", NULL), 0);
+
+        /* Root is not asked. */
+        call_s(x, "RestartAgent", "hub");
+        assert_int_equal(fake_polkit_checks(x->fake, NULL), 6);
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * Faults on purpose: each kind injected, detected, undone and recovered, measured from events */
+
+typedef struct FaultResult {
+        uint64_t id, parent;
+        char kind[16];
+        char agent[64];
+        int recovered;
+        uint64_t injected, detected, undone, recovered_at;
+        char detail[256];
+} FaultResult;
+
+typedef struct FaultWatch {
+        FaultResult results[64];
+        size_t n;
+} FaultWatch;
+
+static int on_fault_finished(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        FaultWatch *w = userdata;
+        FaultResult *f;
+        const char *kind, *agent, *detail;
+
+        if (w->n >= ELEMENTSOF(w->results))
+                return 0;
+        f = &w->results[w->n];
+        assert_true(sd_bus_message_read(m, "ttssbtttts", &f->id, &f->parent, &kind, &agent, &f->recovered,
+                                        &f->injected, &f->detected, &f->undone, &f->recovered_at, &detail) >= 0);
+        snprintf(f->kind, sizeof(f->kind), "%s", kind);
+        snprintf(f->agent, sizeof(f->agent), "%s", agent);
+        snprintf(f->detail, sizeof(f->detail), "%s", detail);
+        w->n++;
+        return 0;
+}
+
+static void watch_faults(ManagerFixture *x, FaultWatch *w) {
+        *w = (FaultWatch) {};
+        assert_true(sd_bus_match_signal(x->client, NULL, UNIFIED_BUS_NAME, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE,
+                                        "FaultFinished", on_fault_finished, w) >= 0);
+}
+
+typedef struct WaitFault {
+        FaultWatch *watch;
+        uint64_t id;
+} WaitFault;
+
+static bool fault_finished(ManagerFixture *x, void *userdata) {
+        WaitFault *wf = userdata;
+
+        for (size_t i = 0; i < wf->watch->n; i++)
+                if (wf->watch->results[i].id == wf->id)
+                        return true;
+        return false;
+}
+
+/* Injects a fault and waits for its FaultFinished. "option" may be NULL, else one option of type "t". */
+static const FaultResult *inject(ManagerFixture *x, FaultWatch *w, const char *kind, const char *agent,
+                                 usec_t duration, const char *option, uint64_t value) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        WaitFault wf = { .watch = w };
+
+        if (option)
+                reply = manager_fixture_call(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "InjectFault", &error,
+                                             "ssta{sv}", kind, agent, duration, 1, option, "t", value);
+        else
+                reply = manager_fixture_call(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "InjectFault", &error,
+                                             "ssta{sv}", kind, agent, duration, 0);
+        if (!reply)
+                fail_msg("InjectFault(%s, %s): %s: %s", kind, agent, error.name, error.message);
+        assert_true(sd_bus_message_read(reply, "t", &wf.id) >= 0);
+        assert_true(manager_fixture_pump(x, fault_finished, &wf, 2 * WAIT));
+        for (size_t i = 0; i < w->n; i++)
+                if (w->results[i].id == wf.id)
+                        return &w->results[i];
+        return NULL;
+}
+
+static void assert_recovered(const FaultResult *f) {
+        if (!f->recovered)
+                fail_msg("fault %s on %s not recovered: %s", f->kind, f->agent, f->detail);
+        assert_true(f->detected != UINT64_MAX || streq(f->kind, "stress"));
+        assert_true(f->recovered_at != UINT64_MAX && f->recovered_at >= f->injected);
+}
+
+static void start_gamma(ManagerFixture *x, FaultWatch *w) {
+        manager_fixture_start_manager(x);
+        watch_faults(x, w);
+        start_profile(x, "gamma");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+}
+
+static void expect_fault_error(ManagerFixture *x, const char *kind, const char *agent, const char *error_name);
+
+static void test_fault_kill(void **state) {
+        ManagerFixture *x = *state;
+        FaultWatch w;
+        const FaultResult *f;
+
+        start_gamma(x, &w);
+        f = inject(x, &w, "kill", "leaf", 0, NULL, 0);
+        assert_recovered(f);
+        assert_string_equal(f->agent, "leaf");
+        assert_int_equal(fake_systemd_count_calls(x->fake, "KillUnit", "unified-leaf.service"), 1);
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+}
+
+static void test_fault_memory(void **state) {
+        ManagerFixture *x = *state;
+        FaultWatch w;
+        const FaultResult *f;
+
+        start_gamma(x, &w);
+        f = inject(x, &w, "memory", "leaf", 0, NULL, 0);
+        assert_recovered(f);
+        assert_non_null(strstr(f->detail, "oom-kill"));
+        /* The squeeze is undone: the profile's limit is back. */
+        assert_unit_property(x, "unified-leaf.service", "MemoryMax", "16777216");
+        assert_int_equal(fake_systemd_count_calls(x->fake, "SetUnitProperties", "unified-leaf.service"), 2);
+}
+
+static void test_fault_partition(void **state) {
+        ManagerFixture *x = *state;
+        FaultWatch w;
+        const FaultResult *f;
+        FaultResult copy;
+
+        start_gamma(x, &w);
+        /* Only agents with network can be cut off. */
+        expect_fault_error(x, "partition", "leaf", SD_BUS_ERROR_INVALID_ARGS);
+        f = inject(x, &w, "partition", "gate", 200 * USEC_PER_MSEC, NULL, 0);
+        copy = *f;
+        assert_recovered(&copy);
+        assert_true(copy.undone - copy.injected >= 200 * USEC_PER_MSEC);
+        assert_unit_property(x, "unified-gate.service", "IPAddressDeny", "");
+}
+
+static void test_fault_outage(void **state) {
+        ManagerFixture *x = *state;
+        FaultWatch w;
+        const FaultResult *f;
+
+        start_gamma(x, &w);
+        /* No agent named: the cloud LLM gateway. */
+        f = inject(x, &w, "outage", "", 200 * USEC_PER_MSEC, NULL, 0);
+        assert_recovered(f);
+        assert_string_equal(f->agent, "llm-cloud-gateway");
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StopUnit", "unified-llm-cloud-gateway.service"), 1);
+        /* Created again (twice if the first attempt came before systemd collected the stopped unit). */
+        assert_true(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-llm-cloud-gateway.service") >= 2);
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+}
+
+static void test_fault_cascade(void **state) {
+        ManagerFixture *x = *state;
+        FaultWatch w;
+        const FaultResult *f;
+
+        start_gamma(x, &w);
+        f = inject(x, &w, "cascade", "gate", 0, NULL, 0);
+        assert_recovered(f);
+        assert_non_null(strstr(f->detail, "dependents"));
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+}
+
+static void test_fault_stress(void **state) {
+        ManagerFixture *x = *state;
+        FaultWatch w;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        WaitFault wf = { .watch = &w };
+        size_t children = 0;
+
+        start_gamma(x, &w);
+        reply = manager_fixture_call(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "InjectFault", &error, "ssta{sv}",
+                                     "stress", "", 300 * USEC_PER_MSEC, 2, "interval", "t", 100 * USEC_PER_MSEC,
+                                     "kinds", "s", "kill,memory");
+        if (!reply)
+                fail_msg("InjectFault(stress): %s: %s", error.name, error.message);
+        assert_true(sd_bus_message_read(reply, "t", &wf.id) >= 0);
+        assert_true(manager_fixture_pump(x, fault_finished, &wf, 3 * WAIT));
+        for (size_t i = 0; i < w.n; i++) {
+                if (w.results[i].parent == wf.id) {
+                        children++;
+                        assert_recovered(&w.results[i]);
+                } else if (w.results[i].id == wf.id)
+                        assert_true(w.results[i].recovered);
+        }
+        assert_true(children >= 1);
+}
+
+static void expect_fault_error(ManagerFixture *x, const char *kind, const char *agent, const char *error_name) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+
+        reply = manager_fixture_call(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "InjectFault", &error, "ssta{sv}",
+                                     kind, agent, (uint64_t) 0, 0);
+        if (reply)
+                fail_msg("InjectFault(%s, %s) succeeded, expected %s", kind, agent, error_name);
+        if (!sd_bus_error_has_name(&error, error_name))
+                fail_msg("InjectFault(%s, %s): expected %s, got %s: %s", kind, agent, error_name, error.name,
+                         error.message);
+}
+
+static void test_fault_bad_arguments(void **state) {
+        ManagerFixture *x = *state;
+        FaultWatch w;
+
+        manager_fixture_start_manager(x);
+        expect_fault_error(x, "kill", "leaf", "org.unified1.Error.NoActiveProfile");
+        watch_faults(x, &w);
+        start_profile(x, "gamma");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        expect_fault_error(x, "bogus", "leaf", SD_BUS_ERROR_INVALID_ARGS);
+        expect_fault_error(x, "kill", "nobody", "org.unified1.Error.NoSuchAgent");
+        expect_fault_error(x, "kill", "../x", SD_BUS_ERROR_INVALID_ARGS);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "KillUnit", NULL), 0);
+}
+
+/* A daemon that died mid-fault left a record: the next one undoes the fault before it serves. */
+static void test_fault_records_are_undone_at_startup(void **state) {
+        ManagerFixture *x = *state;
+        char path[512];
+        FILE *f;
+        FaultWatch w;
+
+        start_gamma(x, &w);
+        manager_fixture_stop_manager(x);
+
+        snprintf(path, sizeof(path), "%s/faults", x->runtime_dir);
+        assert_int_equal(mkdir_p(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/faults/fault-7", x->runtime_dir);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fputs("id=7\nkind=memory\nagent=leaf\nunit=unified-leaf.service\nprofile=gamma\n"
+              "memory_max=16777216\nswap_max=18446744073709551615\n", f);
+        assert_int_equal(fclose(f), 0);
+        snprintf(path, sizeof(path), "%s/faults/fault-8", x->runtime_dir);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fputs("id=8\nkind=partition\nagent=gate\nunit=unified-gate.service\nprofile=gamma\ndeny=\n", f);
+        assert_int_equal(fclose(f), 0);
+
+        manager_fixture_start_manager(x);
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        manager_fixture_pump_for(x, 50 * USEC_PER_MSEC);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "SetUnitProperties", "unified-leaf.service"), 1);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "SetUnitProperties", "unified-gate.service"), 1);
+        assert_unit_property(x, "unified-leaf.service", "MemoryMax", "16777216");
+        assert_int_equal(access(path, F_OK), -1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_start_profile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_switch_keeps_shared_agents, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stop_profile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restart_adopts_running_agents, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_adoption_without_state_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_units_without_profile_are_left_alone, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_crash_is_restarted_by_systemd, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_crash_loop_opens_breaker_then_probe_closes_it, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_essential_agent_fails_profile, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_open_breaker_holds_agent, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_refused_start, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_condition_false_is_not_a_failure, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restart_agent, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lazy_agent_starts_on_demand, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_polkit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fault_kill, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fault_memory, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fault_partition, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fault_outage, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fault_cascade, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fault_stress, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fault_bad_arguments, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fault_records_are_undone_at_startup, setup, teardown),
         };
 
         if (test_bus_skip_if_missing())
