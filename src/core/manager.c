@@ -154,19 +154,32 @@ int manager_new(Manager **ret) {
 /* ---------------------------------------------------------------------------------------------------
  * Profiles on disk */
 
-static char *diag_first_error(const Diagnostics *d) {
-        char *s = NULL;
-
+/* The first error about "file" (NULL: any file) in "d", as "file:line:column: message"; NULL if none. */
+static int diag_first_error(const Diagnostics *d, const char *file, char **ret) {
         for (size_t i = 0; i < d->n_items; i++) {
                 const Diagnostic *x = &d->items[i];
 
-                if (x->severity != DIAG_ERROR)
+                if (x->severity != DIAG_ERROR || (file && !streq_ptr(x->file, file)))
                         continue;
-                if (asprintf(&s, "%s:%u:%u: %s", strna(x->file), x->line, x->column, strna(x->message)) < 0)
-                        return NULL;
-                return s;
+                if (asprintf(ret, "%s:%u:%u: %s", strna(x->file), x->line, x->column, strna(x->message)) < 0)
+                        return -ENOMEM;
+                return 1;
         }
-        return strdup("profile does not validate");
+        *ret = NULL;
+        return 0;
+}
+
+static char *profile_error_text(const Diagnostics *load, const Diagnostics *resolve, const char *path) {
+        char *s;
+        int r;
+
+        /* A file that does not parse was reported when the set was loaded; resolving it only says so. */
+        r = diag_first_error(resolve, NULL, &s);
+        if (r == 0)
+                r = diag_first_error(load, path, &s);
+        if (r < 0)
+                return NULL;
+        return r > 0 ? s : strdup("profile does not validate");
 }
 
 int manager_load_profiles(Manager *m) {
@@ -205,7 +218,7 @@ int manager_load_profiles(Manager *m) {
                 r = profile_set_resolve(set, e->name, &d, &e->profile);
                 if (r < 0) {
                         e->profile = NULL;
-                        e->error = diag_first_error(&d);
+                        e->error = profile_error_text(&diag, &d, e->path);
                         if (!e->error)
                                 goto oom;
                 }
