@@ -270,6 +270,116 @@ static void test_bad_arguments(void **state) {
 }
 
 /* ---------------------------------------------------------------------------------------------------
+ * What clients read: lists, objects, properties, reloads, the log level */
+
+static unsigned count_array(sd_bus_message *reply, const char *contents) {
+        unsigned n = 0;
+
+        assert_true(sd_bus_message_enter_container(reply, 'a', contents) >= 0);
+        while (sd_bus_message_skip(reply, contents) > 0)
+                n++;
+        assert_true(sd_bus_message_exit_container(reply) >= 0);
+        return n;
+}
+
+static sd_bus_message *call_ok(ManagerFixture *x, const char *path, const char *interface, const char *member,
+                               const char *types, const char *arg1, const char *arg2) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply;
+
+        reply = manager_fixture_call(x, path, interface, member, &error, types, arg1, arg2);
+        if (!reply)
+                fail_msg("%s.%s: %s: %s", interface, member, error.name, error.message);
+        return reply;
+}
+
+static void test_read_api(void **state) {
+        ManagerFixture *x = *state;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *agent = manager_fixture_agent_path("worker"), *s = NULL;
+        const char *path, *xml;
+
+        manager_fixture_start_manager(x);
+        reply = call_ok(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ListProfiles", NULL, NULL, NULL);
+        assert_int_equal(count_array(reply, "(sso)"), 3);
+        reply = sd_bus_message_unref(reply);
+
+        /* A profile object and its properties. */
+        reply = call_ok(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "GetProfile", "s", "alpha", NULL);
+        assert_true(sd_bus_message_read(reply, "o", &path) >= 0);
+        s = manager_fixture_get_string(x, path, UNIFIED_PROFILE_IFACE, "Description");
+        assert_string_equal(s, "Three agents and a lazy one");
+        reply = sd_bus_message_unref(reply);
+        reply = call_ok(x, path, "org.freedesktop.DBus.Properties", "GetAll", "s", UNIFIED_PROFILE_IFACE, NULL);
+        assert_true(count_array(reply, "{sv}") >= 8);
+        reply = sd_bus_message_unref(reply);
+
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        reply = call_ok(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ListAgents", NULL, NULL, NULL);
+        assert_int_equal(count_array(reply, "(ssssdso)"), 4);
+        reply = sd_bus_message_unref(reply);
+        reply = call_ok(x, agent, "org.freedesktop.DBus.Properties", "GetAll", "s", UNIFIED_AGENT_IFACE, NULL);
+        assert_true(count_array(reply, "{sv}") >= 15);
+        reply = sd_bus_message_unref(reply);
+        free(s);
+        s = manager_fixture_get_string(x, agent, UNIFIED_AGENT_IFACE, "Unit");
+        assert_string_equal(s, "unified-worker.service");
+        reply = call_ok(x, UNIFIED_OBJECT_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL, NULL,
+                        NULL);
+        /* Below the object manager: three profiles, four agents. */
+        assert_int_equal(count_array(reply, "{oa{sa{sv}}}"), 7);
+        reply = sd_bus_message_unref(reply);
+        reply = call_ok(x, "/org/unified1/agent", "org.freedesktop.DBus.Introspectable", "Introspect", NULL, NULL,
+                        NULL);
+        assert_true(sd_bus_message_read(reply, "s", &xml) >= 0);
+        assert_non_null(strstr(xml, "<node name=\"worker\"/>"));
+        reply = sd_bus_message_unref(reply);
+        /* The agent's own methods. */
+        reply = call_ok(x, agent, UNIFIED_AGENT_IFACE, "Restart", NULL, NULL, NULL);
+        reply = sd_bus_message_unref(reply);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "RestartUnit", "unified-worker.service"), 1);
+        reply = call_ok(x, agent, UNIFIED_AGENT_IFACE, "ResetBreaker", NULL, NULL, NULL);
+        reply = sd_bus_message_unref(reply);
+
+        /* systemctl service-log-level: org.freedesktop.LogControl1. */
+        free(s);
+        s = manager_fixture_get_string(x, "/org/freedesktop/LogControl1", "org.freedesktop.LogControl1", "LogLevel");
+        assert_non_null(s);
+        reply = manager_fixture_call(x, "/org/freedesktop/LogControl1", "org.freedesktop.DBus.Properties", "Set", &error,
+                                     "ssv", "org.freedesktop.LogControl1", "LogLevel", "s", "chatty");
+        assert_null(reply);
+        assert_true(sd_bus_error_has_name(&error, SD_BUS_ERROR_INVALID_ARGS));
+        reply = call_ok(x, "/org/freedesktop/LogControl1", "org.freedesktop.DBus.Properties", "GetAll", "s",
+                        "org.freedesktop.LogControl1", NULL);
+        assert_int_equal(count_array(reply, "{sv}"), 3);
+}
+
+static void test_reload_profiles(void **state) {
+        ManagerFixture *x = *state;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *error_text = NULL;
+        const char *path;
+
+        manager_fixture_start_manager(x);
+        /* A new profile and a broken one: the broken one is listed with its error and refused. */
+        manager_fixture_write_profile(x, "delta", "name: delta\nagents:\n  - name: one\n    exec: [/bin/sleep, infinity]\n");
+        manager_fixture_write_profile(x, "broken", "name: broken\nagents:\n  - name: one\n    exek: [/bin/true]\n");
+        reply = call_ok(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ReloadProfiles", NULL, NULL, NULL);
+        reply = sd_bus_message_unref(reply);
+        reply = call_ok(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "GetProfile", "s", "broken", NULL);
+        assert_true(sd_bus_message_read(reply, "o", &path) >= 0);
+        error_text = manager_fixture_get_string(x, path, UNIFIED_PROFILE_IFACE, "Error");
+        if (!strstr(error_text, "broken.yaml:4:"))
+                fail_msg("Error=%s", error_text);
+        expect_error(x, "StartProfile", "org.unified1.Error.InvalidProfile", "s", "broken");
+        start_profile(x, "delta");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-one.service"), 1);
+}
+
+/* ---------------------------------------------------------------------------------------------------
  * Adoption: the daemon restarts, the agents do not */
 
 static void test_restart_adopts_running_agents(void **state) {
@@ -815,6 +925,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_switch_keeps_shared_agents, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stop_profile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_read_api, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reload_profiles, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_adopts_running_agents, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adoption_without_state_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_without_profile_are_left_alone, setup, teardown),
