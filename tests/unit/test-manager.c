@@ -297,8 +297,8 @@ static void test_read_api(void **state) {
         ManagerFixture *x = *state;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *agent = manager_fixture_agent_path("worker"), *s = NULL;
-        const char *path, *xml;
+        _cleanup_free_ char *agent = manager_fixture_agent_path("worker"), *s = NULL, *path = NULL;
+        const char *p, *xml;
 
         manager_fixture_start_manager(x);
         reply = call_ok(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ListProfiles", NULL, NULL, NULL);
@@ -307,7 +307,9 @@ static void test_read_api(void **state) {
 
         /* A profile object and its properties. */
         reply = call_ok(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "GetProfile", "s", "alpha", NULL);
-        assert_true(sd_bus_message_read(reply, "o", &path) >= 0);
+        assert_true(sd_bus_message_read(reply, "o", &p) >= 0);
+        path = strdup(p);
+        assert_non_null(path);
         s = manager_fixture_get_string(x, path, UNIFIED_PROFILE_IFACE, "Description");
         assert_string_equal(s, "Three agents and a lazy one");
         reply = sd_bus_message_unref(reply);
