@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "json-writer.h"
+#include "string-util.h"
 
 void json_writer_init(JsonWriter *w, FILE *f, JsonWriterFlags flags) {
         *w = (JsonWriter) {
@@ -90,38 +91,6 @@ void json_writer_array_begin(JsonWriter *w) {
 
 void json_writer_array_end(JsonWriter *w) {
         json_writer_close(w, ']', false);
-}
-
-/* Length of the valid UTF-8 sequence at "s", 0 if it is not one (overlong forms, surrogates and
- * code points above U+10FFFF included). */
-static size_t utf8_sequence_length(const unsigned char *s) {
-        uint32_t cp;
-        size_t n;
-
-        if (s[0] < 0x80)
-                return 1;
-        if ((s[0] & 0xe0) == 0xc0) {
-                n = 2;
-                cp = s[0] & 0x1f;
-        } else if ((s[0] & 0xf0) == 0xe0) {
-                n = 3;
-                cp = s[0] & 0x0f;
-        } else if ((s[0] & 0xf8) == 0xf0) {
-                n = 4;
-                cp = s[0] & 0x07;
-        } else
-                return 0;
-
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-                return 0;
-        return n;
 }
 
 static void json_writer_quoted(JsonWriter *w, const char *s) {
