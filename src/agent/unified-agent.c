@@ -185,13 +185,29 @@ static void agent_update_health(AgentContext *a, const char *why) {
 
 /* --- Watchdog and heartbeat ---------------------------------------------------------------------- */
 
+/* $UNIFIED_PROBE_FILE: where there is no service manager to send READY=1 and WATCHDOG=1 to (a
+ * container), the same news goes into a file that `unified-agent --probe` checks (docs/kubernetes.md).
+ * Created when ready, its mtime renewed with every watchdog ping. */
+static void agent_probe_touch(void) {
+        const char *path = getenv("UNIFIED_PROBE_FILE");
+        _cleanup_close_ int fd = -EBADF;
+
+        if (isempty(path))
+                return;
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+        if (fd < 0 || futimens(fd, NULL) < 0)
+                log_warning_errno(errno, "Failed to update probe file %s, ignoring: %m", path);
+}
+
 static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
         AgentContext *a = userdata;
 
         /* A hanging agent keeps its timer (so that it recovers once the fault is removed) but stops
          * telling systemd it is alive. */
-        if (!(a->faults_active & FAULT_HANG))
+        if (!(a->faults_active & FAULT_HANG)) {
                 (void) sd_notify(false, "WATCHDOG=1");
+                agent_probe_touch();
+        }
         return sd_event_source_set_time(s, usec + a->watchdog_interval);
 }
 
@@ -330,8 +346,10 @@ static int agent_faults_update(AgentContext *a) {
         }
         if (started & FAULT_HANG)
                 (void) sd_notify(false, "STATUS=hanging (fault injected)");
-        if ((stopped & FAULT_HANG) && a->watchdog_timer)
+        if ((stopped & FAULT_HANG) && a->watchdog_timer) {
                 (void) sd_notify(false, "WATCHDOG=1"); /* alive again: say so at once */
+                agent_probe_touch();
+        }
 
         agent_update_health(a, started ? "fault injected" : "fault removed");
 
@@ -794,7 +812,9 @@ static void help(void) {
                "     --leak-after DURATION     Start leaking after DURATION\n"
                "     --unhealthy-after DURATION\n"
                "                               Log UNIFIED_HEALTH=failing after DURATION\n"
-               "     --fault-file PATH         Apply faults only while PATH exists\n",
+               "     --fault-file PATH         Apply faults only while PATH exists\n"
+               "     --probe ready|alive       Check $UNIFIED_PROBE_FILE for a container runtime and exit\n"
+               "                               (docs/kubernetes.md)\n",
                program_invocation_short_name);
 }
 
@@ -803,6 +823,45 @@ static int parse_duration_arg(const char *opt, const char *s, usec_t *ret) {
         if (r < 0)
                 return log_error_errno(r, "Invalid duration for %s: '%s'", opt, s);
         return 0;
+}
+
+static const char *arg_probe = NULL;
+
+/* `--probe ready|alive`, run by a container runtime inside the agent's container: "ready" passes once
+ * $UNIFIED_PROBE_FILE exists (READY=1), "alive" while it is younger than $WATCHDOG_USEC (WATCHDOG=1
+ * within the watchdog period). Exit status 0 or 1, a reason on stderr. */
+static int probe_run(const char *what) {
+        const char *path = getenv("UNIFIED_PROBE_FILE"), *e;
+        struct stat st;
+        uint64_t max_age = 0;
+        usec_t mtime, t;
+
+        if (isempty(path)) {
+                log_error("$UNIFIED_PROBE_FILE is not set: nothing to probe.");
+                return EXIT_FAILURE;
+        }
+        if (stat(path, &st) < 0) {
+                log_error_errno(errno, "%s: %m (not ready yet)", path);
+                return EXIT_FAILURE;
+        }
+        if (streq(what, "ready"))
+                return EXIT_SUCCESS;
+
+        e = getenv("WATCHDOG_USEC");
+        if (!e)
+                return EXIT_SUCCESS;    /* no watchdog: being ready is all there is to check */
+        if (safe_atou64(e, &max_age) < 0 || max_age == 0) {
+                log_error("Invalid $WATCHDOG_USEC '%s'.", e);
+                return EXIT_FAILURE;
+        }
+        mtime = timespec_load(&st.st_mtim);
+        t = now(CLOCK_REALTIME);
+        if (t > mtime && t - mtime > max_age) {
+                log_error("%s: last ping %" PRIu64 " ms ago, the watchdog allows %" PRIu64 " ms.", path,
+                          (t - mtime) / USEC_PER_MSEC, max_age / USEC_PER_MSEC);
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
 }
 
 static int parse_argv(int argc, char *argv[], AgentContext *a) {
@@ -821,6 +880,7 @@ static int parse_argv(int argc, char *argv[], AgentContext *a) {
                 ARG_UNHEALTHY_AFTER,
                 ARG_DEGRADED_AFTER,
                 ARG_FAULT_FILE,
+                ARG_PROBE,
         };
         static const struct option options[] = {
                 { "help",             no_argument,       NULL, 'h'                 },
@@ -838,6 +898,7 @@ static int parse_argv(int argc, char *argv[], AgentContext *a) {
                 { "unhealthy-after",  required_argument, NULL, ARG_UNHEALTHY_AFTER },
                 { "degraded-after",   required_argument, NULL, ARG_DEGRADED_AFTER  },
                 { "fault-file",       required_argument, NULL, ARG_FAULT_FILE      },
+                { "probe",            required_argument, NULL, ARG_PROBE           },
                 {}
         };
         int c, r;
@@ -932,6 +993,11 @@ static int parse_argv(int argc, char *argv[], AgentContext *a) {
                         if (!a->fault_file)
                                 return log_oom();
                         break;
+                case ARG_PROBE:
+                        if (!streq(optarg, "ready") && !streq(optarg, "alive"))
+                                return log_error_errno(-EINVAL, "Invalid --probe '%s': ready or alive.", optarg);
+                        arg_probe = optarg;
+                        break;
                 case '?':
                         return -EINVAL;
                 default:
@@ -940,6 +1006,8 @@ static int parse_argv(int argc, char *argv[], AgentContext *a) {
 
         if (optind < argc)
                 return log_error_errno(-EINVAL, "Unexpected argument '%s'.", argv[optind]);
+        if (arg_probe)
+                return 1;
         if (!a->role)
                 return log_error_errno(-EINVAL, "--role ROLE is required.");
         return 1;
@@ -963,6 +1031,8 @@ int main(int argc, char *argv[]) {
         r = parse_argv(argc, argv, a);
         if (r <= 0)
                 return r < 0 ? 2 : EXIT_SUCCESS;
+        if (arg_probe)
+                return probe_run(arg_probe);
 
         a->name = getenv("UNIFIED_AGENT") ?: a->role;
         a->profile = getenv("UNIFIED_PROFILE");
@@ -977,6 +1047,7 @@ int main(int argc, char *argv[]) {
 
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s: health %s%s", a->role, health_to_string(a->health),
                           a->socket_activated ? ", serving its socket" : "");
+        agent_probe_touch();
         agent_log(a, LOG_INFO, &a->health, "Agent %s (%s) ready%s.", a->name, a->role,
                   a->socket_activated ? ", serving its socket" : "");
 

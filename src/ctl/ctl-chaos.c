@@ -336,18 +336,7 @@ static int chaos_run(sd_bus *bus, char **args) {
 /* --- Command line -------------------------------------------------------------------------------- */
 
 bool ctl_chaos_is_verb(int argc, char *argv[]) {
-        for (int i = 1; i < argc; i++) {
-                const char *a = argv[i];
-
-                if (streq(a, "--"))
-                        return i + 1 < argc && streq(argv[i + 1], "chaos");
-                if (a[0] != '-' || a[1] == '\0')
-                        return streq(a, "chaos");
-                /* unifiedctl's options that take their value as the next argument. */
-                if (streq(a, "-H") || streq(a, "--host") || streq(a, "--timeout") || streq(a, "--root"))
-                        i++;
-        }
-        return false;
+        return streq_ptr(ctl_argv_verb(argc, argv), "chaos");
 }
 
 static void help(void) {

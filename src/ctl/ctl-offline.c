@@ -437,10 +437,9 @@ static int show_text(const Profile *p) {
         return CTL_EXIT_SUCCESS;
 }
 
-int offline_show(const char *root, const char *arg, bool json) {
+int offline_resolve(const char *root, const char *arg, Profile **ret) {
         _cleanup_(profile_set_freep) ProfileSet *set = NULL;
         _cleanup_(diagnostics_done) Diagnostics load_diag = {}, diag = {};
-        _cleanup_(profile_freep) Profile *p = NULL;
         const char *name = arg;
         int r;
 
@@ -473,7 +472,7 @@ int offline_show(const char *root, const char *arg, bool json) {
                 return CTL_EXIT_NOT_FOUND;
         }
 
-        r = profile_set_resolve(set, name, &diag, &p);
+        r = profile_set_resolve(set, name, &diag, ret);
         diagnostics_dedup(&diag);
         if (r < 0 || diag.n_errors > 0) {
                 diagnostics_print(&diag, stderr);
@@ -481,9 +480,18 @@ int offline_show(const char *root, const char *arg, bool json) {
                         return CTL_EXIT_NOT_FOUND;
                 return r == -EBADMSG || diag.n_errors > 0 ? CTL_EXIT_INVALID : CTL_EXIT_FAILURE;
         }
-        /* Warnings do not stop "show", but they should not pass unnoticed either. */
+        /* Warnings do not stop the caller, but they should not pass unnoticed either. */
         diagnostics_print(&diag, stderr);
+        return CTL_EXIT_SUCCESS;
+}
 
+int offline_show(const char *root, const char *arg, bool json) {
+        _cleanup_(profile_freep) Profile *p = NULL;
+        int r;
+
+        r = offline_resolve(root, arg, &p);
+        if (r != CTL_EXIT_SUCCESS)
+                return r;
         return json ? show_json(p) : show_text(p);
 }
 

@@ -108,3 +108,18 @@ bool ctl_argument_is_file(const char *arg) {
 
         return strchr(arg, '/') || (n > 5 && streq(arg + n - 5, ".yaml"));
 }
+
+const char *ctl_argv_verb(int argc, char *argv[]) {
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+
+                if (streq(a, "--"))
+                        return i + 1 < argc ? argv[i + 1] : NULL;
+                if (a[0] != '-' || a[1] == '\0')
+                        return a;
+                /* unifiedctl's options that take their value as the next argument. */
+                if (streq(a, "-H") || streq(a, "--host") || streq(a, "--timeout") || streq(a, "--root"))
+                        i++;
+        }
+        return NULL;
+}

@@ -57,3 +57,7 @@ char *ctl_format_bytes(char *buf, size_t l, uint64_t bytes);
 
 /* Whether a validate/show argument names a file rather than a profile on the search path. */
 bool ctl_argument_is_file(const char *arg);
+
+/* The command: the first argument that is not an option (or the value of one of unifiedctl's own),
+ * NULL if there is none. For the verbs that read the command line themselves (chaos, export). */
+const char *ctl_argv_verb(int argc, char *argv[]);

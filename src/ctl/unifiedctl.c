@@ -18,6 +18,7 @@
 #include "config.h"
 #include "ctl-offline.h"
 #include "ctl-chaos.h"
+#include "ctl-export.h"
 #include "ctl-util.h"
 #include "json-writer.h"
 #include "log.h"
@@ -944,6 +945,9 @@ static void help(void) {
                "  open-breaker AGENT       Open an agent's circuit breaker\n"
                "  chaos inject|run ...     Inject faults and measure recovery ('chaos --help')\n"
                "  show PROFILE|FILE        Show a resolved profile (offline)\n"
+               "  export kubernetes PROFILE|FILE\n"
+               "                           Print a profile as Kubernetes manifests (offline;\n"
+               "                           'export --help')\n"
                "  validate [PROFILE|FILE...]\n"
                "                           Check profiles (offline; all of them without arguments)\n\n"
                "Options:\n"
@@ -1074,6 +1078,8 @@ static int run(int argc, char *argv[]) {
         /* "chaos" has options of its own (--rounds, --sla...): it reads the command line itself. */
         if (ctl_chaos_is_verb(argc, argv))
                 return ctl_chaos_main(argc, argv);
+        if (streq_ptr(ctl_argv_verb(argc, argv), "export"))
+                return ctl_export_main(argc, argv);
 
         r = parse_argv(argc, argv);
         if (r <= 0)
