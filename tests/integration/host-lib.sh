@@ -21,7 +21,9 @@ image_packages() {
                 polkitd procps iproute2 curl jq less util-linux prometheus libyaml-0-2
         case $release in
         bookworm) echo libcgroup2 ;;
-        *)        echo libcgroup3 ;;
+        # podman: the Kubernetes consumer of `unifiedctl export kubernetes` (70-kubernetes.sh);
+        # catatonit lets it build its pause image offline, nftables is netavark's firewall.
+        *)        echo libcgroup3 podman catatonit nftables ;;
         esac
 }
 
@@ -156,9 +158,11 @@ HOOK
         tr -d '-' </proc/sys/kernel/random/uuid >"$root/etc/machine-id"
         chroot "$root" passwd -d root >/dev/null
         chroot "$root" useradd --create-home --shell /bin/bash --comment "unprivileged test user" tester
-        # Services the tests start themselves when they need them.
+        # Services the tests start themselves when they need them (netavark's DHCP proxy: podman,
+        # trixie only, serves macvlan networks, which no case uses).
         chroot "$root" systemctl disable prometheus.service prometheus-node-exporter.service \
-                apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer >/dev/null 2>&1 || true
+                apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
+                netavark-dhcp-proxy.service netavark-dhcp-proxy.socket >/dev/null 2>&1 || true
 
         mkdir -p "$root/etc/systemd/system/serial-getty@ttyS0.service.d" "$root/mnt/share"
         cat >"$root/etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf" <<'EOF'
