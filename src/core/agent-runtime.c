@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Agents as they run, and the profile state derived from them. */
+/* Agents as they run: the runtime object, its status and what systemd reports of its units. */
 
 #include <string.h>
 
@@ -30,10 +30,8 @@ AgentRuntime *agent_runtime_free(AgentRuntime *a) {
                 return NULL;
         sd_bus_slot_unref(a->slot_service);
         sd_bus_slot_unref(a->slot_socket);
+        sd_event_source_disable_unref(a->breaker_timer);
         free(a->name);
-        free(a->description);
-        free(a->profile);
-        strv_free(a->requires);
         free(a->unit);
         free(a->socket_unit);
         free(a->object_path);
@@ -42,60 +40,52 @@ AgentRuntime *agent_runtime_free(AgentRuntime *a) {
         free(a->result);
         free(a->socket_state);
         free(a->start_job);
-        free(a->breaker);
         return mfree(a);
 }
 
-int agent_runtime_update(AgentRuntime *rt, const Agent *a, const char *profile) {
-        char **req;
-        int r;
-
-        r = free_and_strdup(&rt->description, a->description ?: a->name);
-        if (r < 0)
-                return r;
-        r = free_and_strdup(&rt->profile, profile);
-        if (r < 0)
-                return r;
-        r = strv_copy(a->requires, &req);
-        if (r < 0)
-                return r;
-        strv_free(rt->requires);
-        rt->requires = req;
-        rt->essential = a->essential;
-        rt->memory_max = a->memory_max;
-        rt->leaving = false;
-        return 0;
+void agent_runtime_update(AgentRuntime *a, const Agent *def) {
+        a->def = def;
+        a->leaving = false;
+        breaker_set_config(&a->breaker, &def->breaker);
 }
 
-int agent_runtime_new(const Agent *a, const char *profile, AgentRuntime **ret) {
-        _cleanup_(agent_runtime_freep) AgentRuntime *rt = NULL;
+int agent_runtime_new(const Agent *def, AgentRuntime **ret) {
+        _cleanup_(agent_runtime_freep) AgentRuntime *a = NULL;
         int r;
 
-        rt = calloc(1, sizeof(AgentRuntime));
-        if (!rt)
+        a = calloc(1, sizeof(AgentRuntime));
+        if (!a)
                 return -ENOMEM;
-        rt->name = strdup(a->name);
-        rt->breaker = strdup("closed");
-        if (!rt->name || !rt->breaker)
+        a->def = def;
+        a->name = strdup(def->name);
+        if (!a->name)
                 return -ENOMEM;
-        rt->lazy = a->lazy_listen;
-        rt->health = 1.0;
-        r = plan_unit_name(a->name, "service", &rt->unit);
+        r = plan_unit_name(def->name, "service", &a->unit);
         if (r < 0)
                 return r;
-        if (rt->lazy) {
-                r = plan_unit_name(a->name, "socket", &rt->socket_unit);
+        if (def->lazy_listen) {
+                r = plan_unit_name(def->name, "socket", &a->socket_unit);
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_path_encode("/org/unified1/agent", a->name, &rt->object_path);
+        r = sd_bus_path_encode("/org/unified1/agent", def->name, &a->object_path);
         if (r < 0)
                 return r;
-        r = agent_runtime_update(rt, a, profile);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(rt);
+        breaker_init(&a->breaker, &def->breaker, now(CLOCK_BOOTTIME));
+        a->health = 1.0;
+        a->watchdog_at = USEC_INFINITY;
+        a->failed_at = USEC_INFINITY;
+        a->starting_at = USEC_INFINITY;
+        *ret = TAKE_PTR(a);
         return 0;
+}
+
+bool agent_runtime_is_lazy(const AgentRuntime *a) {
+        return a->socket_unit;
+}
+
+bool agent_runtime_is_essential(const AgentRuntime *a) {
+        return a->def && a->def->essential;
 }
 
 bool agent_runtime_is_active(const AgentRuntime *a) {
@@ -119,51 +109,12 @@ AgentStatus agent_runtime_status(const AgentRuntime *a) {
         if (!a->active_state)
                 /* Nothing heard from systemd yet (just adopted, the query is on its way). */
                 return AGENT_STATUS_PENDING;
-        if (a->lazy && (streq_ptr(a->socket_state, "active") || streq_ptr(a->socket_state, "reloading")))
+        if (agent_runtime_is_lazy(a) && (streq_ptr(a->socket_state, "active") || streq_ptr(a->socket_state, "reloading")))
                 /* Listening and waiting for its first client: exactly what a lazy agent should do. */
                 return AGENT_STATUS_OK;
         if (a->condition_failed)
                 return AGENT_STATUS_SKIPPED;
         return AGENT_STATUS_DOWN;
-}
-
-ProfileState profile_state_from_agents(AgentRuntime * const *agents, size_t n, bool settled) {
-        bool pending = false, failed = false, degraded = false;
-
-        for (size_t i = 0; i < n; i++) {
-                AgentStatus s = agent_runtime_status(agents[i]);
-
-                switch (s) {
-                case AGENT_STATUS_PENDING:
-                        pending = true;
-                        break;
-                case AGENT_STATUS_FAILED:
-                        if (agents[i]->essential)
-                                failed = true;
-                        else
-                                degraded = true;
-                        break;
-                case AGENT_STATUS_DOWN:
-                        degraded = true;
-                        break;
-                default:
-                        break;
-                }
-                if (!streq_ptr(agents[i]->breaker, "closed") && agents[i]->breaker) {
-                        if (agents[i]->essential && streq(agents[i]->breaker, "open"))
-                                failed = true;
-                        else
-                                degraded = true;
-                }
-        }
-
-        if (pending && !settled)
-                return PROFILE_STATE_STARTING;
-        if (failed)
-                return PROFILE_STATE_FAILED;
-        if (degraded || pending)
-                return PROFILE_STATE_DEGRADED;
-        return PROFILE_STATE_RUNNING;
 }
 
 /* One entry of the a{sv}, "msg" positioned at its variant. */
@@ -281,6 +232,17 @@ int agent_runtime_apply(AgentRuntime *a, bool socket, const UnitProperties *p) {
         if (p->has_condition_result && a->condition_failed != !p->condition_result) {
                 a->condition_failed = !p->condition_result;
                 changed = 1;
+        }
+        if (p->has_state_change)
+                a->state_change = p->state_change;
+        if (p->has_invocation)
+                a->invocation = p->invocation;
+        if (p->has_n_restarts) {
+                /* Summed over unit lifetimes: a recreated unit counts from 0 again. */
+                if (p->n_restarts > a->n_restarts)
+                        a->restarts_total += p->n_restarts - a->n_restarts;
+                else if (p->n_restarts < a->n_restarts)
+                        a->restarts_total += p->n_restarts;
         }
         changed |= update_u32(&a->main_pid, p->has_main_pid, p->main_pid);
         changed |= update_u32(&a->n_restarts, p->has_n_restarts, p->n_restarts);

@@ -4,11 +4,18 @@
 
 #include <stdio.h>
 
+#include "agent-control.h"
 #include "bus-error.h"
 #include "bus-log-control.h"
 #include "bus-manager.h"
+#include "chaos.h"
 #include "config.h"
+#include "log.h"
+#include "plan.h"
+#include "polkit.h"
+#include "profile.h"
 #include "strv.h"
+#include "supervisor.h"
 
 #define ACTION_MANAGE_PROFILES "org.unified1.manage-profiles"
 #define ACTION_MANAGE_AGENTS "org.unified1.manage-agents"
@@ -32,10 +39,6 @@ static int property_get_state(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "s", profile_state_to_string(m->state));
 }
 
-static int property_get_health_score(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "d", manager_health_score(userdata));
-}
 
 static int property_get_n_agents(sd_bus *bus, const char *path, const char *interface, const char *property,
                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -43,11 +46,6 @@ static int property_get_n_agents(sd_bus *bus, const char *path, const char *inte
         return sd_bus_message_append(reply, "u", (uint32_t) m->n_agents);
 }
 
-static int property_get_n_active_agents(sd_bus *bus, const char *path, const char *interface,
-                                        const char *property, sd_bus_message *reply, void *userdata,
-                                        sd_bus_error *error) {
-        return sd_bus_message_append(reply, "u", manager_count_active_agents(userdata));
-}
 
 static int method_list_profiles(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -89,7 +87,8 @@ static int method_list_agents(sd_bus_message *msg, void *userdata, sd_bus_error 
                 AgentRuntime *a = m->agents[i];
 
                 r = sd_bus_message_append(reply, "(ssssdso)", a->name, a->unit, a->active_state ?: "inactive",
-                                          strempty(a->breaker), a->health, strempty(a->profile), a->object_path);
+                                          breaker_state_to_string(a->breaker.state), a->health,
+                                          manager_active_profile_name(m), a->object_path);
                 if (r < 0)
                         return r;
         }
@@ -215,7 +214,7 @@ static int restart_agent(Manager *m, sd_bus_message *msg, const char *name, sd_b
         if (r == 0)
                 return 1;
         /* Replies when systemd has queued the restart. */
-        return manager_restart_agent(m, a, msg, error);
+        return agent_restart(a, msg, error);
 }
 
 static int breaker_control(Manager *m, sd_bus_message *msg, const char *name, bool open, sd_bus_error *error) {
@@ -230,10 +229,10 @@ static int breaker_control(Manager *m, sd_bus_message *msg, const char *name, bo
                 return r;
         if (r == 0)
                 return 1;
-        r = open ? supervisor_open_breaker(m->supervisor, a) : supervisor_reset_breaker(m->supervisor, a);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to %s the breaker of '%s': %m",
-                                               open ? "open" : "reset", name);
+        if (open)
+                supervisor_open_breaker(m->supervisor, a);
+        else
+                supervisor_reset_breaker(m->supervisor, a);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -273,9 +272,9 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ActiveProfile", "s", property_get_active_profile, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("HealthScore", "d", property_get_health_score, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HealthScore", "d", NULL, offsetof(Manager, health_score), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NAgents", "u", property_get_n_agents, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("NActiveAgents", "u", property_get_n_active_agents, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NActiveAgents", "u", NULL, offsetof(Manager, n_active_agents), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SystemdVersion", "u", NULL, offsetof(Manager, systemd_version), SD_BUS_VTABLE_PROPERTY_CONST),
 
         SD_BUS_METHOD_WITH_ARGS("ListProfiles", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sso)", profiles),
@@ -461,26 +460,50 @@ static int property_get_agent_bool(sd_bus *bus, const char *path, const char *in
         bool b = false;
 
         if (streq(property, "Essential"))
-                b = a->essential;
+                b = agent_runtime_is_essential(a);
         else if (streq(property, "Lazy"))
-                b = a->lazy;
+                b = agent_runtime_is_lazy(a);
         else if (streq(property, "Waiting"))
-                b = manager_agent_is_waiting(a->manager, a);
+                b = supervisor_agent_is_waiting(a->manager->supervisor, a);
         return sd_bus_message_append(reply, "b", (int) b);
 }
 
-static int property_get_agent_active_state(sd_bus *bus, const char *path, const char *interface,
-                                           const char *property, sd_bus_message *reply, void *userdata,
-                                           sd_bus_error *error) {
+static int property_get_agent_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         AgentRuntime *a = userdata;
-        return sd_bus_message_append(reply, "s", a->active_state ?: "inactive");
+        const char *v = NULL;
+
+        if (streq(property, "ActiveState"))
+                v = a->active_state ?: "inactive";
+        else if (streq(property, "Breaker"))
+                /* The breaker's state is an enum everywhere but here and in the metrics. */
+                v = breaker_state_to_string(a->breaker.state);
+        else if (streq(property, "Profile"))
+                v = manager_active_profile_name(a->manager);
+        else if (streq(property, "Description"))
+                v = a->def && a->def->description ? a->def->description : a->name;
+        return sd_bus_message_append(reply, "s", strempty(v));
+}
+
+static int property_get_agent_breaker_trips(sd_bus *bus, const char *path, const char *interface,
+                                            const char *property, sd_bus_message *reply, void *userdata,
+                                            sd_bus_error *error) {
+        AgentRuntime *a = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) MIN(a->breaker.trips_total, (uint64_t) UINT32_MAX));
+}
+
+static int property_get_agent_memory_max(sd_bus *bus, const char *path, const char *interface,
+                                         const char *property, sd_bus_message *reply, void *userdata,
+                                         sd_bus_error *error) {
+        AgentRuntime *a = userdata;
+        return sd_bus_message_append(reply, "t", a->def ? a->def->memory_max : UINT64_MAX);
 }
 
 static int property_get_agent_requires(sd_bus *bus, const char *path, const char *interface,
                                        const char *property, sd_bus_message *reply, void *userdata,
                                        sd_bus_error *error) {
         AgentRuntime *a = userdata;
-        return sd_bus_message_append_strv(reply, a->requires ?: (char *[]) { NULL });
+        return sd_bus_message_append_strv(reply, a->def && a->def->requires ? a->def->requires : (char *[]) { NULL });
 }
 
 static int property_get_agent_memory_current(sd_bus *bus, const char *path, const char *interface,
@@ -517,23 +540,22 @@ static int method_agent_reset_breaker(sd_bus_message *msg, void *userdata, sd_bu
 static const sd_bus_vtable agent_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", NULL, offsetof(AgentRuntime, name), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Description", "s", NULL, offsetof(AgentRuntime, description), 0),
-        SD_BUS_PROPERTY("Profile", "s", NULL, offsetof(AgentRuntime, profile), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Description", "s", property_get_agent_string, 0, 0),
+        SD_BUS_PROPERTY("Profile", "s", property_get_agent_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Unit", "s", NULL, offsetof(AgentRuntime, unit), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("ActiveState", "s", property_get_agent_active_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ActiveState", "s", property_get_agent_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SubState", "s", NULL, offsetof(AgentRuntime, sub_state), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Result", "s", NULL, offsetof(AgentRuntime, result), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("MainPID", "u", NULL, offsetof(AgentRuntime, main_pid), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Restarts", "u", NULL, offsetof(AgentRuntime, n_restarts), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Breaker", "s", NULL, offsetof(AgentRuntime, breaker), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("BreakerTrips", "u", NULL, offsetof(AgentRuntime, breaker_trips),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Breaker", "s", property_get_agent_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BreakerTrips", "u", property_get_agent_breaker_trips, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Health", "d", NULL, offsetof(AgentRuntime, health), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Essential", "b", property_get_agent_bool, 0, 0),
         SD_BUS_PROPERTY("Lazy", "b", property_get_agent_bool, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Waiting", "b", property_get_agent_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Requires", "as", property_get_agent_requires, 0, 0),
-        SD_BUS_PROPERTY("MemoryMax", "t", NULL, offsetof(AgentRuntime, memory_max), 0),
+        SD_BUS_PROPERTY("MemoryMax", "t", property_get_agent_memory_max, 0, 0),
         SD_BUS_PROPERTY("MemoryCurrent", "t", property_get_agent_memory_current, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("Restart", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_agent_restart,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -541,6 +563,149 @@ static const sd_bus_vtable agent_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
+
+/* ---------------------------------------------------------------------------------------------------
+ * Announcements: model code marks what changed, this emits it once per loop iteration (the way systemd's
+ * unit_add_to_dbus_queue() works), so that a burst of signals from systemd about one agent becomes one
+ * PropertiesChanged. Signals that are events, not state, go out at once. */
+
+static void bus_manager_flush(Manager *m) {
+        static const char *const manager_names[][3] = {
+                { "ActiveProfile", "NAgents", NULL },           /* MANAGER_DIRTY_PROFILE */
+                { "State", NULL, NULL },                        /* MANAGER_DIRTY_STATE */
+                { "HealthScore", "NActiveAgents", NULL },       /* MANAGER_DIRTY_HEALTH */
+        };
+        static const char *const agent_names[][7] = {
+                { "ActiveState", "SubState", "Result", "MainPID", "Restarts", "Waiting", NULL },  /* AGENT_DIRTY_UNIT */
+                { "Breaker", "BreakerTrips", NULL },                                            /* AGENT_DIRTY_BREAKER */
+                { "Health", NULL },                                                             /* AGENT_DIRTY_HEALTH */
+                { "Profile", NULL },                                                            /* AGENT_DIRTY_PROFILE */
+        };
+
+        while (m->dbus_queue) {
+                AgentRuntime *a = m->dbus_queue;
+                const char *names[16];
+                size_t n = 0;
+
+                m->dbus_queue = a->dbus_queue_next;
+                a->dbus_queue_next = NULL;
+                a->in_dbus_queue = false;
+                /* One signal per agent, with everything that changed. */
+                for (size_t i = 0; i < ELEMENTSOF(agent_names); i++)
+                        if (a->dirty & (1u << i))
+                                for (const char *const *p = agent_names[i]; *p; p++)
+                                        names[n++] = *p;
+                names[n] = NULL;
+                a->dirty = 0;
+                if (n > 0)
+                        (void) sd_bus_emit_properties_changed_strv(m->bus, a->object_path, UNIFIED_AGENT_IFACE,
+                                                                   (char **) names);
+        }
+
+        if (m->dirty != 0) {
+                const char *names[8];
+                size_t n = 0;
+
+                for (size_t i = 0; i < ELEMENTSOF(manager_names); i++)
+                        if (m->dirty & (1u << i))
+                                for (const char *const *p = manager_names[i]; *p; p++)
+                                        names[n++] = *p;
+                names[n] = NULL;
+                (void) sd_bus_emit_properties_changed_strv(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE,
+                                                           (char **) names);
+        }
+        if (m->dirty & MANAGER_DIRTY_STATE)
+                (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ProfileStateChanged",
+                                          "ss", manager_active_profile_name(m), profile_state_to_string(m->state));
+        m->dirty = 0;
+}
+
+static int on_dbus_event(sd_event_source *source, void *userdata) {
+        bus_manager_flush(userdata);
+        return 0;
+}
+
+static void bus_manager_schedule(Manager *m) {
+        int r;
+
+        if (m->dbus_event) {
+                r = sd_event_source_set_enabled(m->dbus_event, SD_EVENT_ONESHOT);
+                if (r >= 0)
+                        return;
+        } else {
+                r = sd_event_add_defer(m->event, &m->dbus_event, on_dbus_event, m);
+                /* After the state recomputation (SD_EVENT_PRIORITY_IDLE): one flush shows both. */
+                if (r >= 0)
+                        r = sd_event_source_set_priority(m->dbus_event, SD_EVENT_PRIORITY_IDLE + 1);
+                if (r >= 0) {
+                        (void) sd_event_source_set_description(m->dbus_event, "bus-announce");
+                        return;
+                }
+                m->dbus_event = sd_event_source_disable_unref(m->dbus_event);
+        }
+        log_debug_errno(r, "Failed to queue announcements, sending them now: %m");
+        bus_manager_flush(m);
+}
+
+void bus_agent_changed(AgentRuntime *a, AgentDirty what) {
+        Manager *m = a->manager;
+
+        if (!m || a->leaving)
+                return;
+        a->dirty |= what;
+        if (!a->in_dbus_queue) {
+                a->in_dbus_queue = true;
+                a->dbus_queue_next = m->dbus_queue;
+                m->dbus_queue = a;
+        }
+        bus_manager_schedule(m);
+}
+
+void bus_agent_forget(AgentRuntime *a) {
+        Manager *m = a->manager;
+
+        if (!m || !a->in_dbus_queue)
+                return;
+        for (AgentRuntime **p = &m->dbus_queue; *p; p = &(*p)->dbus_queue_next)
+                if (*p == a) {
+                        *p = a->dbus_queue_next;
+                        break;
+                }
+        a->dbus_queue_next = NULL;
+        a->in_dbus_queue = false;
+        a->dirty = 0;
+}
+
+void bus_manager_changed(Manager *m, ManagerDirty what) {
+        m->dirty |= what;
+        bus_manager_schedule(m);
+}
+
+void bus_agent_added(AgentRuntime *a) {
+        (void) sd_bus_emit_object_added(a->manager->bus, a->object_path);
+}
+
+void bus_agent_removed(AgentRuntime *a) {
+        /* While the object still exists: sd-bus looks up its interfaces. */
+        (void) sd_bus_emit_object_removed(a->manager->bus, a->object_path);
+        bus_agent_forget(a);
+}
+
+void bus_manager_send_agent_failed(Manager *m, AgentRuntime *a, const char *result) {
+        (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "AgentFailed", "ss", a->name,
+                                  result);
+}
+
+void bus_manager_send_breaker_changed(Manager *m, AgentRuntime *a, const char *reason) {
+        (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "BreakerChanged", "sss",
+                                  a->name, breaker_state_to_string(a->breaker.state), reason);
+}
+
+void bus_manager_send_fault_finished(Manager *m, const BusFaultFinished *f) {
+        (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "FaultFinished", "ttssbtttts",
+                                  f->id, f->parent, f->kind, f->agent, (int) f->recovered, f->injected, f->detected,
+                                  f->undone, f->recovered_at, f->detail);
+}
 
 int bus_manager_add_objects(Manager *m) {
         int r;

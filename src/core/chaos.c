@@ -14,15 +14,19 @@
 #include <systemd/sd-journal.h>
 
 #include "backoff.h"
+#include "agent-control.h"
 #include "bus-error.h"
+#include "bus-manager.h"
 #include "chaos.h"
 #include "fs-util.h"
 #include "log.h"
 #include "manager.h"
 #include "message-ids.h"
 #include "parse-util.h"
+#include "polkit.h"
 #include "string-util.h"
 #include "strv.h"
+#include "supervisor.h"
 #include "systemd-client.h"
 
 /* The SetUnitProperties / undo calls of a dying daemon wait this long at most. */
@@ -119,7 +123,6 @@ typedef struct ChaosHit {
 
 struct Chaos {
         Manager *manager;
-        ChaosCallbacks callbacks;
         char *dir;
         Fault **faults;
         size_t n_faults;
@@ -155,7 +158,7 @@ int chaos_parse_signal(const char *s) {
 
 bool chaos_agent_is_healthy(const AgentRuntime *a) {
         return a && agent_runtime_status(a) == AGENT_STATUS_OK && a->health >= CHAOS_HEALTH_OK &&
-               (!a->breaker || streq(a->breaker, "closed"));
+               a->breaker.state == BREAKER_CLOSED;
 }
 
 size_t chaos_faults_in_flight(const Chaos *c) {
@@ -196,7 +199,7 @@ static const char *agent_fault_file(const Agent *def) {
 
 /* Whether "b" requires "a" (directly). */
 static bool agent_requires(const AgentRuntime *b, const char *a) {
-        return strv_contains(b->requires, a);
+        return b->def && strv_contains(b->def->requires, a);
 }
 
 static bool agent_has_dependents(Manager *m, const AgentRuntime *a) {
@@ -222,7 +225,7 @@ static int agent_dependents(Manager *m, const char *root, char ***ret) {
 
                         if (strv_contains(set, b->name))
                                 continue;
-                        STRV_FOREACH(req, b->requires)
+                        STRV_FOREACH(req, b->def ? b->def->requires : NULL)
                                 if (strv_contains(set, *req)) {
                                         r = strv_extend(&set, b->name);
                                         if (r < 0)
@@ -245,8 +248,7 @@ static int agent_dependents(Manager *m, const char *root, char ***ret) {
 }
 
 static usec_t agent_reuse_window(Manager *m, const AgentRuntime *a) {
-        const Agent *def = m->active ? profile_find_agent(m->active, a->name) : NULL;
-        return def && def->restart.window > 0 ? def->restart.window : CHAOS_REUSE_DEFAULT;
+        return a->def && a->def->restart.window > 0 ? a->def->restart.window : CHAOS_REUSE_DEFAULT;
 }
 
 static void hit_record(Chaos *c, const char *agent, usec_t at) {
@@ -295,9 +297,9 @@ static bool agent_is_touched(Chaos *c, const char *name) {
 /* Whether fault "kind" may hit "a" when the caller did not name an agent. */
 static bool agent_is_eligible(Chaos *c, AgentRuntime *a, ChaosKind kind, usec_t t) {
         Manager *m = c->manager;
-        const Agent *def = profile_find_agent(m->active, a->name);
+        const Agent *def = a->def;
 
-        if (!def || a->lazy || agent_runtime_status(a) != AGENT_STATUS_OK || agent_is_touched(c, a->name))
+        if (!def || agent_runtime_is_lazy(a) || agent_runtime_status(a) != AGENT_STATUS_OK || agent_is_touched(c, a->name))
                 return false;
 
         switch (kind) {
@@ -309,11 +311,11 @@ static bool agent_is_eligible(Chaos *c, AgentRuntime *a, ChaosKind kind, usec_t 
                 /* Agents without network (PrivateNetwork=yes) would not notice. */
                 return def->sandbox.network;
         case CHAOS_KIND_OUTAGE:
-                return !a->essential && !agent_has_dependents(m, a);
+                return !agent_runtime_is_essential(a) && !agent_has_dependents(m, a);
         case CHAOS_KIND_CASCADE: {
                 _cleanup_strv_free_ char **deps = NULL;
 
-                if (!a->essential || !agent_has_dependents(m, a) || hit_recent(c, a, t))
+                if (!agent_runtime_is_essential(a) || !agent_has_dependents(m, a) || hit_recent(c, a, t))
                         return false;
                 if (agent_dependents(m, a->name, &deps) < 0)
                         return false;
@@ -658,10 +660,11 @@ static void fault_finish(Fault *f) {
                                                LOG_WARNING, "UNIFIED_FAULT_ID=%" PRIu64, f->id,
                                                "UNIFIED_FAULT_KIND=%s", kind, "UNIFIED_AGENT=%s",
                                                strempty(f->agent), "UNIFIED_RECOVERED=0", NULL);
-                (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "FaultFinished",
-                                          "ttssbtttts", f->id, f->parent, chaos_kind_to_string(f->kind),
-                                          strempty(f->agent), ok, f->injected, f->detected, f->undone,
-                                          f->recovered, strempty(f->detail));
+                bus_manager_send_fault_finished(m, &(BusFaultFinished) {
+                        .id = f->id, .parent = f->parent, .kind = chaos_kind_to_string(f->kind),
+                        .agent = strempty(f->agent), .recovered = ok, .injected = f->injected,
+                        .detected = f->detected, .undone = f->undone, .recovered_at = f->recovered,
+                        .detail = strempty(f->detail) });
         }
 
         chaos_remove_fault(c, f);
@@ -779,8 +782,8 @@ static void fault_undo(Fault *f) {
         case CHAOS_KIND_OUTAGE: {
                 AgentRuntime *a = manager_find_agent(m, f->agent);
 
-                if (!f->aborted && a && f->chaos->callbacks.start_agent) {
-                        r = f->chaos->callbacks.start_agent(m, a);
+                if (!f->aborted && a) {
+                        r = agent_start(a);
                         if (r < 0) {
                                 fault_set_detail(f, "failed to start %s again: %s", f->agent, strerror(-r));
                                 f->failed = true;
@@ -825,7 +828,7 @@ static void cascade_check_order(Fault *f) {
                 if (x->down == USEC_INFINITY)
                         continue;
                 down++;
-                STRV_FOREACH(req, a ? a->requires : NULL) {
+                STRV_FOREACH(req, a && a->def ? a->def->requires : NULL) {
                         usec_t req_up = USEC_INFINITY;
 
                         if (streq(*req, f->agent))
@@ -892,7 +895,7 @@ static void fault_evaluate(Fault *f, ProfileState state) {
                 if (agent_dependents(m, f->agent, &deps) >= 0)
                         STRV_FOREACH(d, deps) {
                                 AgentRuntime *b = manager_find_agent(m, *d);
-                                if (b && !b->lazy && agent_runtime_status(b) != AGENT_STATUS_OK) {
+                                if (b && !agent_runtime_is_lazy(b) && agent_runtime_status(b) != AGENT_STATUS_OK) {
                                         f->dependent_down = strdup(*d);
                                         break;
                                 }
@@ -1228,7 +1231,7 @@ static int fault_start(Fault *f) {
                         AgentRuntime *b = manager_find_agent(m, *d);
 
                         /* Only what runs can go down; a lazy agent's service may be idle by design. */
-                        if (!b || b->lazy || agent_runtime_status(b) != AGENT_STATUS_OK)
+                        if (!b || agent_runtime_is_lazy(b) || agent_runtime_status(b) != AGENT_STATUS_OK)
                                 continue;
                         f->chain[f->n_chain] = (ChainMember) {
                                 .name = strdup(*d), .restarts_before = b->n_restarts,
@@ -1285,8 +1288,7 @@ static int fault_new(Chaos *c, ChaosKind kind, const char *agent, Fault **ret) {
                 return -ENOMEM;
         if (!isempty(agent)) {
                 AgentRuntime *a = manager_find_agent(m, agent);
-                const Agent *def = profile_find_agent(m->active, agent);
-                const char *ff = agent_fault_file(def);
+                const char *ff = agent_fault_file(a ? a->def : NULL);
 
                 f->agent = strdup(agent);
                 f->unit = strdup(a ? a->unit : "");
@@ -1587,11 +1589,11 @@ static int resolve_target(Chaos *c, ChaosKind kind, const char *name, AgentRunti
         if (!manager_name_is_valid(name))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid agent name '%s'.", name);
         a = manager_find_agent(m, name);
-        def = profile_find_agent(m->active, name);
+        def = a ? a->def : NULL;
         if (!a || !def)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_AGENT, "Profile '%s' has no agent '%s'.",
                                          m->active->name, name);
-        if (agent_runtime_status(a) != AGENT_STATUS_OK || (a->lazy && kind != CHAOS_KIND_OUTAGE &&
+        if (agent_runtime_status(a) != AGENT_STATUS_OK || (agent_runtime_is_lazy(a) && kind != CHAOS_KIND_OUTAGE &&
                                                           !agent_runtime_is_active(a)))
                 return sd_bus_error_setf(error, BUS_ERROR_AGENT_NOT_RUNNING,
                                          "Agent '%s' is not running (%s), there is nothing to inject into.", name,
@@ -1864,7 +1866,7 @@ int chaos_startup(Chaos *c) {
         return (int) MIN(n, (unsigned) INT32_MAX);
 }
 
-int chaos_new(Manager *m, const ChaosCallbacks *callbacks, Chaos **ret) {
+int chaos_new(Manager *m, Chaos **ret) {
         _cleanup_(chaos_freep) Chaos *c = NULL;
 
         c = calloc(1, sizeof(Chaos));
@@ -1872,8 +1874,6 @@ int chaos_new(Manager *m, const ChaosCallbacks *callbacks, Chaos **ret) {
                 return -ENOMEM;
         c->manager = m;
         c->next_id = 1;
-        if (callbacks)
-                c->callbacks = *callbacks;
         if (asprintf(&c->dir, "%s/" CHAOS_FAULT_DIR, m->state_dir) < 0) {
                 c->dir = NULL;
                 return -ENOMEM;

@@ -10,7 +10,7 @@
  *
  * How the manager uses it:
  *
- *     chaos_new(m, &callbacks, &m->chaos);       after the bus is attached
+ *     chaos_new(m, &m->chaos);                   after the bus is attached
  *     chaos_startup(m->chaos);                   once, after adoption: undoes leftover records
  *     chaos_agents_changed(m->chaos, state);     whenever an agent's unit state or health moved, or
  *                                                the profile state was recomputed (manager_update_state())
@@ -53,13 +53,7 @@
 
 typedef struct Chaos Chaos;
 
-typedef struct ChaosCallbacks {
-        /* Create and start the agent's transient unit(s) again (the end of an outage: a stopped transient
-         * unit is gone from systemd). */
-        int (*start_agent)(Manager *m, AgentRuntime *a);
-} ChaosCallbacks;
-
-int chaos_new(Manager *m, const ChaosCallbacks *callbacks, Chaos **ret);
+int chaos_new(Manager *m, Chaos **ret);
 /* Undoes, synchronously and best effort, what faults still have in effect (their records are removed
  * when that worked, kept for the next start otherwise), then frees everything. */
 Chaos *chaos_free(Chaos *c);

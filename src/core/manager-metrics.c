@@ -43,37 +43,32 @@ int manager_metrics_listen_fd(const char *name) {
 }
 
 static void agent_fill(ManagerMetrics *mm, AgentRuntime *a, MetricsAgent *out) {
-        Manager *m = mm->manager;
-        SupervisedAgent *sa = mm->supervisor ? supervisor_find(mm->supervisor, a->name) : NULL;
-        const Agent *def = m->active ? profile_find_agent(m->active, a->name) : NULL;
+        const Agent *def = a->def;
         _cleanup_free_ char *cgroup = NULL;
         CgroupStats st;
 
         metrics_agent_init(out);
         out->name = a->name;
-        out->profile = a->profile;
+        out->profile = manager_active_profile_name(mm->manager);
         out->unit = a->unit;
-        out->essential = a->essential;
-        out->lazy = a->lazy;
+        out->essential = agent_runtime_is_essential(a);
+        out->lazy = agent_runtime_is_lazy(a);
         out->active_state = a->active_state;
-        out->breaker = a->breaker;
+        out->breaker = breaker_state_to_string(a->breaker.state);
         out->health = a->health;
         if (def) {
                 out->cpu_limit = def->cpu_quota;
                 if (def->memory_max != LIMIT_UNSET)
                         out->memory_limit = def->memory_max;
         }
-        if (sa) {
-                out->restarts = sa->restarts_total;
-                out->breaker_transitions = sa->breaker.transitions_total;
-                out->journal_error_lines = sa->journal_error_lines;
-                if (a->lazy) {
-                        out->lazy_activations = sa->lazy_activations;
-                        out->lazy_activation_failures = sa->lazy_activation_failures;
-                        out->lazy_latency = sa->lazy_latency.count > 0 ? &sa->lazy_latency : NULL;
-                }
-        } else
-                out->restarts = a->n_restarts;
+        out->restarts = a->restarts_total;
+        out->breaker_transitions = a->breaker.transitions_total;
+        out->journal_error_lines = a->journal_error_lines;
+        if (out->lazy) {
+                out->lazy_activations = a->lazy_activations;
+                out->lazy_activation_failures = a->lazy_activation_failures;
+                out->lazy_latency = a->lazy_latency.count > 0 ? &a->lazy_latency : NULL;
+        }
 
         /* The unit's cgroup is where systemd puts it: our slice, the unit's name. A stopped unit has none
          * (-ENOENT), its figures stay unknown. */
@@ -102,7 +97,7 @@ int manager_metrics_render(ManagerMetrics *mm, MetricsFormat fmt, char **ret, si
         snap.version = PROJECT_VERSION;
         snap.active_profile = m->active ? m->active->name : NULL;
         snap.state = profile_state_to_string(m->state);
-        snap.health = manager_health_score(m);
+        snap.health = m->health_score;
 
         for (size_t i = 0; i < m->n_agents; i++)
                 if (m->agents[i])

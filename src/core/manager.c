@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* The daemon's state machine: profiles become transient units, switches are planned and executed
- * asynchronously, systemd's signals keep the agents' state current. */
+ * asynchronously, systemd's signals are routed to the agents they are about. */
 
 #include <math.h>
 #include <stdio.h>
@@ -10,11 +10,18 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
+#include "agent-control.h"
 #include "bus-error.h"
 #include "bus-manager.h"
+#include "chaos.h"
+#include "hashmap.h"
 #include "log.h"
+#include "manager-metrics.h"
 #include "manager.h"
 #include "message-ids.h"
+#include "plan.h"
+#include "polkit.h"
+#include "profile-set.h"
 #include "state.h"
 #include "strv.h"
 #include "supervisor.h"
@@ -24,13 +31,10 @@
 
 #define IN_SET(x, a, b) ((x) == (a) || (x) == (b))
 
-/* Userdata of one asynchronous systemd call. */
+/* Userdata of a call about no agent (the slice, unified@ instances): what to say if it fails. */
 typedef struct CallContext {
         Manager *manager;
-        char *agent;                    /* NULL for calls not about one agent */
         char *unit;
-        sd_bus_message *request;        /* a D-Bus call to answer when systemd answers */
-        bool counted;                   /* a stop the current switch waits for */
 } CallContext;
 
 static void call_context_free(void *p) {
@@ -38,23 +42,27 @@ static void call_context_free(void *p) {
 
         if (!c)
                 return;
-        free(c->agent);
         free(c->unit);
-        sd_bus_message_unref(c->request);
         free(c);
 }
 
-static CallContext *call_context_new(Manager *m, const char *agent, const char *unit) {
+static CallContext *call_context_new(Manager *m, const char *unit) {
         CallContext *c = calloc(1, sizeof(CallContext));
 
         if (!c)
                 return NULL;
         c->manager = m;
-        if ((agent && !(c->agent = strdup(agent))) || (unit && !(c->unit = strdup(unit)))) {
-                call_context_free(c);
-                return NULL;
-        }
+        if (unit && !(c->unit = strdup(unit)))
+                return mfree(c);
         return c;
+}
+
+static int on_generic_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        CallContext *c = userdata;
+
+        if (sd_bus_message_is_method_error(reply, NULL))
+                log_debug("%s: %s", strna(c->unit), sd_bus_message_get_error(reply)->message);
+        return 0;
 }
 
 bool manager_name_is_valid(const char *name) {
@@ -89,22 +97,76 @@ static void manager_free_profiles(Manager *m) {
         m->n_profiles = 0;
 }
 
+/* ---------------------------------------------------------------------------------------------------
+ * The agents: one array for the active profile, one for the leaving ones, and the two indexes */
+
+static int agents_push(AgentRuntime ***l, size_t *n, AgentRuntime *a) {
+        AgentRuntime **x = reallocarray(*l, *n + 1, sizeof(AgentRuntime *));
+
+        if (!x)
+                return -ENOMEM;
+        x[(*n)++] = a;
+        *l = x;
+        return 0;
+}
+
+/* Indexes "a" by its units (it keeps them until it is freed: leaving agents too). */
+static int manager_index_units(Manager *m, AgentRuntime *a) {
+        int r;
+
+        r = hashmap_put(m->agents_by_unit, a->unit, a);
+        if (r >= 0 && a->socket_unit)
+                r = hashmap_put(m->agents_by_unit, a->socket_unit, a);
+        if (r < 0) {
+                (void) hashmap_remove(m->agents_by_unit, a->unit);
+                return r;
+        }
+        return 0;
+}
+
+/* Frees an agent, out of every index and queue first (the indexes borrow its names). */
+static void manager_agent_free(Manager *m, AgentRuntime *a) {
+        if (!a)
+                return;
+        if (hashmap_get(m->agents_by_name, a->name) == a)
+                (void) hashmap_remove(m->agents_by_name, a->name);
+        (void) hashmap_remove(m->agents_by_unit, a->unit);
+        if (a->socket_unit)
+                (void) hashmap_remove(m->agents_by_unit, a->socket_unit);
+        bus_agent_forget(a);
+        agent_runtime_free(a);
+}
+
+AgentRuntime *manager_find_agent(Manager *m, const char *name) {
+        return hashmap_get(m->agents_by_name, name);
+}
+
+AgentRuntime *manager_find_agent_by_unit(Manager *m, const char *unit, bool *ret_socket) {
+        AgentRuntime *a = hashmap_get(m->agents_by_unit, unit);
+
+        if (a)
+                SET_IF(ret_socket, streq_ptr(a->socket_unit, unit));
+        return a;
+}
+
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         /* First: it undoes what faults still have in effect, over the bus. */
         chaos_free(m->chaos);
-        /* First: the supervisor saves the journal cursor and drops its bus slots and timers. */
         manager_metrics_free(m->metrics);
+        /* The supervisor saves the journal cursor. */
         supervisor_free(m->supervisor);
         sd_event_source_disable_unref(m->state_event);
+        sd_event_source_disable_unref(m->dbus_event);
         for (size_t i = 0; i < m->n_agents; i++)
-                agent_runtime_free(m->agents[i]);
+                manager_agent_free(m, m->agents[i]);
         free(m->agents);
-        hashmap_free(m->agents_by_name);
         for (size_t i = 0; i < m->n_leaving; i++)
-                agent_runtime_free(m->leaving[i]);
+                manager_agent_free(m, m->leaving[i]);
         free(m->leaving);
+        hashmap_free(m->agents_by_name);
+        hashmap_free(m->agents_by_unit);
         manager_free_profiles(m);
         profile_set_free(m->profile_set);
         profile_free(m->active);
@@ -131,7 +193,8 @@ int manager_new(Manager **ret) {
         m->health_score = 1.0;
         m->state_dir = strdup(state_dir());
         m->agents_by_name = hashmap_new();
-        if (!m->state_dir || !m->agents_by_name)
+        m->agents_by_unit = hashmap_new();
+        if (!m->state_dir || !m->agents_by_name || !m->agents_by_unit)
                 return -ENOMEM;
         n = sysconf(_SC_NPROCESSORS_ONLN);
         m->n_cpus = n > 0 ? (unsigned) n : 1;
@@ -245,31 +308,6 @@ ProfileEntry *manager_find_profile(Manager *m, const char *name) {
         return NULL;
 }
 
-AgentRuntime *manager_find_agent(Manager *m, const char *name) {
-        return hashmap_get(m->agents_by_name, name);
-}
-
-static AgentRuntime *manager_find_agent_by_unit(Manager *m, const char *unit, bool *ret_socket) {
-        for (int pass = 0; pass < 2; pass++) {
-                AgentRuntime **l = pass == 0 ? m->agents : m->leaving;
-                size_t n = pass == 0 ? m->n_agents : m->n_leaving;
-
-                for (size_t i = 0; i < n; i++) {
-                        if (!l[i])
-                                continue;
-                        if (streq(l[i]->unit, unit)) {
-                                SET_IF(ret_socket, false);
-                                return l[i];
-                        }
-                        if (streq_ptr(l[i]->socket_unit, unit)) {
-                                SET_IF(ret_socket, true);
-                                return l[i];
-                        }
-                }
-        }
-        return NULL;
-}
-
 const char *manager_active_profile_name(const Manager *m) {
         return m->active ? m->active->name : "";
 }
@@ -283,29 +321,6 @@ uint32_t manager_count_active_agents(const Manager *m) {
         return n;
 }
 
-double manager_health_score(const Manager *m) {
-        double sum = 0;
-
-        if (m->supervisor)
-                return supervisor_health_score(m->supervisor);
-
-        if (m->n_agents == 0)
-                return m->active ? 0.0 : 1.0;
-        for (size_t i = 0; i < m->n_agents; i++)
-                sum += m->agents[i]->health;
-        return sum / (double) m->n_agents;
-}
-
-bool manager_agent_is_waiting(const Manager *m, const AgentRuntime *a) {
-        STRV_FOREACH(r, a->requires) {
-                AgentRuntime *dep = manager_find_agent((Manager *) m, *r);
-
-                if (dep && agent_runtime_status(dep) != AGENT_STATUS_OK)
-                        return true;
-        }
-        return false;
-}
-
 /* ---------------------------------------------------------------------------------------------------
  * State */
 
@@ -314,26 +329,19 @@ static void manager_converge_instances(Manager *m, const char *profile, const ch
 static void manager_update_state(Manager *m) {
         ProfileState s;
         uint32_t n_active;
-        double health = NAN;
+        double health = m->active ? m->health_score : 1.0;
 
         /* Whatever was queued is answered now. */
         if (m->state_event)
                 (void) sd_event_source_set_enabled(m->state_event, SD_EVENT_OFF);
         m->state_updated_at = now(CLOCK_MONOTONIC);
 
-        /* Without a supervisor (never in the daemon), an agent's health is whether it runs. */
-        for (size_t i = 0; !m->supervisor && i < m->n_agents; i++) {
-                AgentStatus st = agent_runtime_status(m->agents[i]);
-                m->agents[i]->health = st == AGENT_STATUS_OK || st == AGENT_STATUS_SKIPPED ? 1.0 : 0.0;
-        }
-
         if (!m->active)
                 s = m->switching || m->n_leaving > 0 ? PROFILE_STATE_STOPPING : PROFILE_STATE_INACTIVE;
         else if (m->switching)
                 s = PROFILE_STATE_STARTING;
         else {
-                s = m->supervisor ? supervisor_profile_state(m->supervisor, m->settled, &health)
-                                  : profile_state_from_agents(m->agents, m->n_agents, m->settled);
+                s = supervisor_profile_state(m->supervisor, m->settled, &health);
                 if (s != PROFILE_STATE_STARTING && !m->settled) {
                         m->settled = true;
                         if (m->instance_job_mode)
@@ -342,13 +350,10 @@ static void manager_update_state(Manager *m) {
         }
 
         n_active = manager_count_active_agents(m);
-        if (isnan(health))
-                health = manager_health_score(m);
         if (n_active != m->n_active_agents || health != m->health_score) {
                 m->n_active_agents = n_active;
                 m->health_score = health;
-                (void) sd_bus_emit_properties_changed(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE,
-                                                      "NActiveAgents", "HealthScore", NULL);
+                bus_manager_changed(m, MANAGER_DIRTY_HEALTH);
         }
 
         chaos_agents_changed(m->chaos, s);
@@ -365,9 +370,7 @@ static void manager_update_state(Manager *m) {
                                        "PRIORITY=%i", s == PROFILE_STATE_RUNNING ? LOG_INFO : LOG_WARNING,
                                        "UNIFIED_PROFILE=%s", manager_active_profile_name(m),
                                        "UNIFIED_STATE=%s", profile_state_to_string(s), NULL);
-        (void) sd_bus_emit_properties_changed(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "State", NULL);
-        (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ProfileStateChanged",
-                                  "ss", manager_active_profile_name(m), profile_state_to_string(s));
+        bus_manager_changed(m, MANAGER_DIRTY_STATE);
 }
 
 static int on_state_event(sd_event_source *source, void *userdata) {
@@ -381,7 +384,7 @@ static int on_state_event(sd_event_source *source, void *userdata) {
  * last recomputation is MANAGER_STATE_LAG_MAX_USEC old (signals that never let up). The manager's own
  * operations (a switch, a stop) call manager_update_state() directly, so that their answer to a
  * method call already shows the new state. */
-static void manager_queue_state_update(Manager *m) {
+void manager_queue_state_update(Manager *m) {
         int r;
 
         if (now(CLOCK_MONOTONIC) >= m->state_updated_at + MANAGER_STATE_LAG_MAX_USEC) {
@@ -406,355 +409,153 @@ static void manager_queue_state_update(Manager *m) {
         manager_update_state(m);
 }
 
-static void agent_emit_changed(AgentRuntime *a) {
-        Manager *m = a->manager;
-
-        if (a->leaving)
-                return;
-        (void) sd_bus_emit_properties_changed(m->bus, a->object_path, UNIFIED_AGENT_IFACE, "ActiveState",
-                                              "SubState", "Result", "MainPID", "Restarts", "Health", "Waiting",
-                                              NULL);
-}
-
 /* ---------------------------------------------------------------------------------------------------
- * Watching our units */
-
-/* Applies one interface's a{sv} of an agent's unit ("msg" positioned at the array: a PropertiesChanged
- * after its interface name, or a GetAll reply) to the agent's runtime object, and the service's to the
- * supervisor too: this match and these GetAll calls are the only ones per unit, and the array is read
- * once. Returns > 0 if the runtime object changed. */
-static int agent_apply_unit_properties(AgentRuntime *a, bool socket, const char *iface, sd_bus_message *msg) {
-        Manager *m = a->manager;
-        UnitProperties p;
-        int r;
-
-        r = unit_properties_read(msg, iface, &p);
-        if (r < 0)
-                return r;
-        r = agent_runtime_apply(a, socket, &p);
-        if (r < 0)
-                return r;
-        if (!socket && m->supervisor)
-                supervisor_unit_properties(m->supervisor, a, iface, &p);
-        return r;
-}
-
-static int on_unit_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
-        AgentRuntime *a = userdata;
-        _cleanup_free_ char *socket_path = NULL;
-        bool socket = false;
-        const char *iface;
-        int r;
-
-        /* One callback for both units of a lazy agent. */
-        if (a->socket_unit && systemd_unit_path(a->socket_unit, &socket_path) >= 0)
-                socket = streq_ptr(sd_bus_message_get_path(msg), socket_path);
-
-        r = sd_bus_message_read(msg, "s", &iface);
-        if (r < 0)
-                return 0;
-        if (!streq(iface, SYSTEMD_UNIT_IFACE) && (socket || !streq(iface, SYSTEMD_SERVICE_IFACE)))
-                return 0;
-        /* The Unit part comes last (see agent_refresh_unheard()). */
-        if (streq(iface, SYSTEMD_UNIT_IFACE))
-                *(socket ? &a->socket_heard : &a->service_heard) = true;
-
-        r = agent_apply_unit_properties(a, socket, iface, msg);
-        if (r < 0)
-                log_debug_errno(r, "Failed to parse a PropertiesChanged of %s, ignoring: %m",
-                                socket ? a->socket_unit : a->unit);
-        if (r <= 0)
-                return 0;
-
-        if (streq_ptr(a->active_state, "failed") && !socket && a->result && !streq(a->result, "success")) {
-                log_warning("Agent %s failed: %s.", a->name, a->result);
-                (void) sd_journal_send("MESSAGE=Agent %s failed: %s.", a->name, a->result,
-                                       "MESSAGE_ID=" UNIFIED_MESSAGE_AGENT_FAILED, "PRIORITY=%i", LOG_WARNING,
-                                       "UNIFIED_AGENT=%s", a->name, "UNIFIED_RESULT=%s", a->result,
-                                       "UNIFIED_PROFILE=%s", strempty(a->profile), NULL);
-                (void) sd_bus_emit_signal(a->manager->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE,
-                                          "AgentFailed", "ss", a->name, a->result);
-        }
-        agent_emit_changed(a);
-        manager_queue_state_update(a->manager);
-        return 0;
-}
-
-static int on_get_all_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        CallContext *c = userdata;
-        Manager *m = c->manager;
-        bool socket = false;
-        AgentRuntime *a;
-        int r;
-
-        if (sd_bus_message_is_method_error(reply, NULL))
-                return 0;
-        a = manager_find_agent_by_unit(m, c->unit, &socket);
-        if (!a)
-                return 0;
-        r = agent_apply_unit_properties(a, socket, c->agent /* the interface here */, reply);
-        if (r < 0)
-                log_debug_errno(r, "Failed to parse the properties of %s, ignoring: %m", c->unit);
-        agent_emit_changed(a);
-        manager_queue_state_update(m);
-        return 0;
-}
-
-static void agent_refresh(Manager *m, AgentRuntime *a, const char *unit, const char *interface) {
-        CallContext *c = call_context_new(m, interface, unit);
-        int r;
-
-        if (!c) {
-                log_oom();
-                return;
-        }
-        r = systemd_get_unit_properties(m->systemd, unit, interface,
-                                        &(SystemdCall) { on_get_all_reply, c, call_context_free });
-        if (r < 0)
-                log_warning_errno(r, "Failed to query %s, ignoring: %m", unit);
-}
-
-/* The Service part first, as in systemd's own signals (see supervisor_unit_properties()). */
-static void agent_refresh_unit(Manager *m, AgentRuntime *a, bool socket) {
-        if (socket)
-                agent_refresh(m, a, a->socket_unit, SYSTEMD_UNIT_IFACE);
-        else {
-                agent_refresh(m, a, a->unit, SYSTEMD_SERVICE_IFACE);
-                agent_refresh(m, a, a->unit, SYSTEMD_UNIT_IFACE);
-        }
-}
-
-static void agent_refresh_all(Manager *m, AgentRuntime *a) {
-        agent_refresh_unit(m, a, false);
-        if (a->socket_unit)
-                agent_refresh_unit(m, a, true);
-}
-
-/* Once our start job is over. systemd's first word on a new unit is UnitNew, which carries no
- * properties: what changed before it went out (systemd sends it from a queue) is never announced.
- * Every PropertiesChanged carries all of the interface's announced properties, and after the first
- * one every change sends another; so only a unit not heard from since the start needs asking. The
- * GetAll of a service is some 300 properties, which systemd, the bus and we would otherwise build,
- * route and read for every agent of a profile. */
-static void agent_refresh_unheard(Manager *m, AgentRuntime *a) {
-        if (!a->service_heard)
-                agent_refresh_unit(m, a, false);
-        if (a->socket_unit && !a->socket_heard)
-                agent_refresh_unit(m, a, true);
-}
-
-static int agent_watch(Manager *m, AgentRuntime *a) {
-        _cleanup_free_ char *path = NULL, *spath = NULL;
-        int r;
-
-        a->manager = m;
-        if (!a->slot_service) {
-                r = systemd_unit_path(a->unit, &path);
-                if (r < 0)
-                        return r;
-                r = sd_bus_match_signal_async(m->bus, &a->slot_service, SYSTEMD_SERVICE, path,
-                                              "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                                              on_unit_properties_changed, NULL, a);
-                if (r < 0)
-                        return r;
-        }
-        if (a->socket_unit && !a->slot_socket) {
-                r = systemd_unit_path(a->socket_unit, &spath);
-                if (r < 0)
-                        return r;
-                r = sd_bus_match_signal_async(m->bus, &a->slot_socket, SYSTEMD_SERVICE, spath,
-                                              "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                                              on_unit_properties_changed, NULL, a);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* ---------------------------------------------------------------------------------------------------
- * Starting and stopping agents */
+ * systemd's signals, routed to the agent they name */
 
 static void manager_maybe_finish_stops(Manager *m);
-static int on_generic_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error);
 
-static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        CallContext *c = userdata;
-        Manager *m = c->manager;
-        AgentRuntime *a = manager_find_agent(m, c->agent);
-        const char *job;
-
-        if (!a)
-                return 0;
-        a->start_in_flight = false;
-        if (sd_bus_message_is_method_error(reply, NULL)) {
-                const sd_bus_error *e = sd_bus_message_get_error(reply);
-
-                if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")) {
-                        /* The previous unit of that name is still loaded (stopped moments ago and not
-                         * collected yet, or running from before): start when systemd lets it go, and
-                         * meanwhile show what it is. */
-                        a->start_when_removed = true;
-                        agent_refresh_all(m, a);
-                } else {
-                        log_warning("Failed to start agent %s: %s", a->name, e->message);
-                        a->start_failed = true;
-                        if (m->supervisor)
-                                supervisor_start_failed(m->supervisor, a);
-                        (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE,
-                                                  "AgentFailed", "ss", a->name, "start-failed");
-                }
-                manager_queue_state_update(m);
-                return 0;
-        }
-        a->unit_loaded = true;
-        if (sd_bus_message_read(reply, "o", &job) >= 0) {
-                free(a->start_job);
-                a->start_job = strdup(job);
-        }
-        return 0;
-}
-
-static void agent_start(Manager *m, AgentRuntime *a) {
-        _cleanup_(unit_spec_freep) UnitSpec *svc = NULL, *sock = NULL;
-        const Agent *def = profile_find_agent(m->active, a->name);
-        CallContext *c;
-        int r;
-
-        if (!def)
-                return;
-        if (m->supervisor && !supervisor_may_start(m->supervisor, a)) {
-                log_info("Not starting agent %s: its breaker is open.", a->name);
-                return;
-        }
-        r = plan_agent_units(m->active, def, m->active->name, m->systemd_version, &svc, &sock);
-        if (r < 0) {
-                log_error_errno(r, "Failed to plan the units of agent %s: %m", a->name);
-                a->start_failed = true;
-                return;
-        }
-        c = call_context_new(m, a->name, sock ? sock->name : svc->name);
-        if (!c) {
-                log_oom();
-                return;
-        }
-        a->start_failed = false;
-        a->start_when_removed = false;
-        a->condition_failed = false;
-        a->first_start_done = false;
-        a->service_heard = a->socket_heard = false;
-        r = agent_watch(m, a);
-        if (r < 0)
-                log_warning_errno(r, "Failed to watch %s, its state will lag: %m", a->unit);
-        a->start_in_flight = true;
-        r = systemd_start_transient_unit(m->systemd, sock ?: svc, sock ? svc : NULL,
-                                         &(SystemdCall) { on_start_reply, c, call_context_free });
-        if (r < 0) {
-                a->start_in_flight = false;
-                log_error_errno(r, "Failed to send the start of agent %s: %m", a->name);
-                a->start_failed = true;
-        }
-}
-
-/* ChaosCallbacks.start_agent: the end of an outage creates the stopped agent's unit again. */
-static int chaos_start_agent(Manager *m, AgentRuntime *a) {
-        agent_start(m, a);
-        return a->start_failed && !a->start_in_flight ? -EIO : 0;
-}
-
-static int on_stop_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        CallContext *c = userdata;
-        Manager *m = c->manager;
-        const char *job;
-
-        if (c->counted) {
-                assert_return(m->n_stop_calls > 0, 0);
-                m->n_stop_calls--;
-        }
-        if (sd_bus_message_is_method_error(reply, NULL)) {
-                const sd_bus_error *e = sd_bus_message_get_error(reply);
-
-                if (!sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))
-                        log_warning("Failed to stop %s: %s", c->unit, e->message);
-        } else if (c->counted && sd_bus_message_read(reply, "o", &job) >= 0) {
-                if (strv_extend(&m->stop_jobs, job) < 0)
-                        log_oom();
-        }
-        manager_maybe_finish_stops(m);
-        return 0;
-}
-
-static void unit_stop(Manager *m, const char *agent, const char *unit, bool counted) {
-        CallContext *c = call_context_new(m, agent, unit);
-        int r;
-
-        if (!c) {
-                log_oom();
-                return;
-        }
-        c->counted = counted;
-        if (counted)
-                m->n_stop_calls++;
-        r = systemd_manager_call(m->systemd, "StopUnit", &(SystemdCall) { on_stop_reply, c, call_context_free },
-                                 "ss", unit, "replace");
-        if (r < 0) {
-                if (counted)
-                        m->n_stop_calls--;
-                log_error_errno(r, "Failed to send the stop of %s: %m", unit);
-        }
-}
-
-static void agent_stop(Manager *m, AgentRuntime *a) {
-        a->start_when_removed = false;
-        a->start_job = mfree(a->start_job);
-        if (a->socket_unit)
-                unit_stop(m, a->name, a->socket_unit, true);
-        unit_stop(m, a->name, a->unit, true);
-
-        if (a->runtime_changed) {
-                /* Limits set at runtime live on as drop-ins in /run/systemd/system.control and would
-                 * apply to the next unit of this name: drop them with the unit. */
-                CallContext *c = call_context_new(m, a->name, a->unit);
-                int r;
-
-                if (!c)
+static void strv_remove_one(char **l, const char *s) {
+        for (size_t i = 0; l && l[i]; i++)
+                if (streq(l[i], s)) {
+                        free(l[i]);
+                        memmove(l + i, l + i + 1, (strv_length(l + i + 1) + 1) * sizeof(char *));
                         return;
-                r = systemd_manager_call(m->systemd, "RevertUnitFiles",
-                                         &(SystemdCall) { on_generic_reply, c, call_context_free }, "as", 1, a->unit);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to revert the runtime limits of %s, ignoring: %m", a->unit);
-                a->runtime_changed = false;
-        }
+                }
 }
 
-static int on_generic_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        CallContext *c = userdata;
+static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *job, *unit, *result;
+        AgentRuntime *a;
+        uint32_t id;
 
-        if (sd_bus_message_is_method_error(reply, NULL))
-                log_full(c->request ? LOG_WARNING : LOG_DEBUG, "%s: %s", strna(c->unit),
-                         sd_bus_message_get_error(reply)->message);
+        if (sd_bus_message_read(msg, "uoss", &id, &job, &unit, &result) < 0)
+                return 0;
+
+        if (strv_contains(m->stop_jobs, job)) {
+                strv_remove_one(m->stop_jobs, job);
+                manager_maybe_finish_stops(m);
+                return 0;
+        }
+        a = manager_find_agent_by_unit(m, unit, NULL);
+        if (a && !a->leaving)
+                agent_job_removed(a, job, result);
         return 0;
 }
+
+static int on_unit_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *unit, *path;
+        AgentRuntime *a;
+        bool socket;
+
+        if (sd_bus_message_read(msg, "so", &unit, &path) < 0)
+                return 0;
+        a = manager_find_agent_by_unit(m, unit, &socket);
+        if (a)
+                agent_unit_removed(a, socket);
+        return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * The slice's budget */
 
 static void slice_set(Manager *m, const UnitSpec *slice) {
-        CallContext *c = call_context_new(m, NULL, UNIFIED_SLICE);
+        CallContext *c = call_context_new(m, UNIFIED_SLICE);
         int r;
 
-        if (!c) {
-                log_oom();
-                return;
-        }
-        c->request = NULL;
+        if (!c)
+                return (void) log_oom();
         r = systemd_set_unit_properties(m->systemd, slice, true, &(SystemdCall) { on_generic_reply, c, call_context_free });
         if (r < 0)
                 log_warning_errno(r, "Failed to set the budget of " UNIFIED_SLICE ", ignoring: %m");
 }
+
+/* A unit of ours that no agent explains (a stray from an interrupted switch, another unified@ instance). */
+static void manager_stop_unit(Manager *m, const char *unit) {
+        CallContext *c = call_context_new(m, unit);
+        int r;
+
+        if (!c)
+                return (void) log_oom();
+        r = systemd_manager_call(m->systemd, "StopUnit", &(SystemdCall) { on_generic_reply, c, call_context_free },
+                                 "ss", unit, "replace");
+        if (r < 0)
+                log_warning_errno(r, "Failed to send the stop of %s, ignoring: %m", unit);
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * Convergence with unified@.service */
+
+static int on_list_instances(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        CallContext *c = userdata;
+        Manager *m = c->manager;
+        const char *name, *active;
+        int r;
+
+        if (sd_bus_message_is_method_error(reply, NULL))
+                return 0;
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+        if (r < 0)
+                return 0;
+        while (sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, &active, NULL, NULL, NULL, NULL,
+                                   NULL, NULL) > 0) {
+                /* c->unit is the instance that should run ("" for none). */
+                if (streq(name, strempty(c->unit)) || streq(active, "inactive") || streq(active, "failed"))
+                        continue;
+                manager_stop_unit(m, name);
+        }
+        return 0;
+}
+
+/* `systemctl start unified@X`, `unifiedctl start X` and StartProfile(X) end in the same place:
+ * unified@X.service active, every other instance stopped. Their ExecStart=/ExecStop= call back into
+ * us and find nothing left to do. For a start this runs once the profile has settled: unified@X's
+ * ExecStart= is one more process for PID 1 to spawn and one more client for us while the agents
+ * come up, and it has nothing to do before then. */
+static void manager_converge_instances(Manager *m, const char *profile, const char *job_mode) {
+        _cleanup_free_ char *instance = NULL;
+        CallContext *c;
+        int r;
+
+        if (profile && asprintf(&instance, INSTANCE_TEMPLATE_PREFIX "%s.service", profile) < 0) {
+                log_oom();
+                return;
+        }
+
+        c = call_context_new(m, instance);
+        if (!c) {
+                log_oom();
+                return;
+        }
+        r = systemd_manager_call(m->systemd, "ListUnitsByPatterns",
+                                 &(SystemdCall) { on_list_instances, c, call_context_free }, "asas", 0, 1,
+                                 INSTANCE_TEMPLATE_PREFIX "*.service");
+        if (r < 0)
+                log_warning_errno(r, "Failed to list unified@ instances, ignoring: %m");
+
+        if (!instance)
+                return;
+        c = call_context_new(m, instance);
+        if (!c) {
+                log_oom();
+                return;
+        }
+        r = systemd_manager_call(m->systemd, "StartUnit", &(SystemdCall) { on_generic_reply, c, call_context_free },
+                                 "ss", instance, job_mode);
+        if (r < 0)
+                log_warning_errno(r, "Failed to start %s, ignoring: %m", instance);
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * Switching */
 
 static void leaving_remove(Manager *m, size_t i) {
         AgentRuntime *a = m->leaving[i];
 
         memmove(m->leaving + i, m->leaving + i + 1, (m->n_leaving - i - 1) * sizeof(AgentRuntime *));
         m->n_leaving--;
-        agent_runtime_free(a);
+        manager_agent_free(m, a);
 }
 
 /* Sends the queued starts back to back, each agent after those it requires. */
@@ -763,17 +564,15 @@ static void manager_start_queued(Manager *m) {
 
         if (!m->active)
                 return;
-        if (plan_start_order(m->active, &order) < 0) {
-                log_oom();
-                return;
-        }
+        if (plan_start_order(m->active, &order) < 0)
+                return (void) log_oom();
         for (size_t i = 0; i < m->active->n_agents; i++) {
                 AgentRuntime *a = manager_find_agent(m, m->active->agents[order[i]]->name);
 
                 if (!a || !a->start_queued)
                         continue;
                 a->start_queued = false;
-                agent_start(m, a);
+                (void) agent_start(a);
         }
 }
 
@@ -810,163 +609,12 @@ static void manager_maybe_finish_stops(Manager *m) {
         manager_switch_phase2(m);
 }
 
-static void strv_remove_one(char **l, const char *s) {
-        for (size_t i = 0; l && l[i]; i++)
-                if (streq(l[i], s)) {
-                        free(l[i]);
-                        memmove(l + i, l + i + 1, (strv_length(l + i + 1) + 1) * sizeof(char *));
-                        return;
-                }
-}
-
-static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        const char *job, *unit, *result;
-        AgentRuntime *a;
-        uint32_t id;
-        bool socket;
-
-        if (sd_bus_message_read(msg, "uoss", &id, &job, &unit, &result) < 0)
-                return 0;
-
-        if (strv_contains(m->stop_jobs, job)) {
-                strv_remove_one(m->stop_jobs, job);
-                manager_maybe_finish_stops(m);
-                return 0;
-        }
-
-        a = manager_find_agent_by_unit(m, unit, &socket);
-        if (!a || !streq_ptr(a->start_job, job))
-                return 0;
-        a->start_job = mfree(a->start_job);
-        a->first_start_done = true;
-        if (!streq(result, "done") && !streq(result, "skipped")) {
-                a->start_failed = true;
-                log_warning("Starting agent %s: job %s.", a->name, result);
-                (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "AgentFailed",
-                                          "ss", a->name, result);
-        }
-        agent_refresh_unheard(m, a);
-        manager_queue_state_update(m);
-        return 0;
-}
-
-static int on_unit_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        const char *unit, *path;
-        AgentRuntime *a;
-        bool socket;
-
-        if (sd_bus_message_read(msg, "so", &unit, &path) < 0)
-                return 0;
-        a = manager_find_agent_by_unit(m, unit, &socket);
-        if (!a)
-                return 0;
-        if (!socket)
-                a->unit_loaded = false;
-        if (a->leaving)
-                return 0;
-        if (a->start_when_removed && !socket) {
-                log_debug("%s is gone, starting agent %s again.", unit, a->name);
-                agent_start(m, a);
-        }
-        return 0;
-}
-
-/* ---------------------------------------------------------------------------------------------------
- * Convergence with unified@.service */
-
-static int on_list_instances(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        CallContext *c = userdata;
-        Manager *m = c->manager;
-        const char *name, *active;
-        int r;
-
-        if (sd_bus_message_is_method_error(reply, NULL))
-                return 0;
-        r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
-        if (r < 0)
-                return 0;
-        while (sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, &active, NULL, NULL, NULL, NULL,
-                                   NULL, NULL) > 0) {
-                /* c->unit is the instance that should run ("" for none). */
-                if (streq(name, strempty(c->unit)) || streq(active, "inactive") || streq(active, "failed"))
-                        continue;
-                unit_stop(m, NULL, name, false);
-        }
-        return 0;
-}
-
-/* `systemctl start unified@X`, `unifiedctl start X` and StartProfile(X) end in the same place:
- * unified@X.service active, every other instance stopped. Their ExecStart=/ExecStop= call back into
- * us and find nothing left to do. For a start this runs once the profile has settled: unified@X's
- * ExecStart= is one more process for PID 1 to spawn and one more client for us while the agents
- * come up, and it has nothing to do before then. */
-static void manager_converge_instances(Manager *m, const char *profile, const char *job_mode) {
-        _cleanup_free_ char *instance = NULL;
-        CallContext *c;
-        int r;
-
-        if (profile && asprintf(&instance, INSTANCE_TEMPLATE_PREFIX "%s.service", profile) < 0) {
+void manager_switch_stop_sent(Manager *m, const char *job) {
+        if (m->n_stop_calls > 0)
+                m->n_stop_calls--;
+        if (job && strv_extend(&m->stop_jobs, job) < 0)
                 log_oom();
-                return;
-        }
-
-        c = call_context_new(m, NULL, instance);
-        if (!c) {
-                log_oom();
-                return;
-        }
-        r = systemd_manager_call(m->systemd, "ListUnitsByPatterns",
-                                 &(SystemdCall) { on_list_instances, c, call_context_free }, "asas", 0, 1,
-                                 INSTANCE_TEMPLATE_PREFIX "*.service");
-        if (r < 0)
-                log_warning_errno(r, "Failed to list unified@ instances, ignoring: %m");
-
-        if (!instance)
-                return;
-        c = call_context_new(m, NULL, instance);
-        if (!c) {
-                log_oom();
-                return;
-        }
-        r = systemd_manager_call(m->systemd, "StartUnit", &(SystemdCall) { on_generic_reply, c, call_context_free },
-                                 "ss", instance, job_mode);
-        if (r < 0)
-                log_warning_errno(r, "Failed to start %s, ignoring: %m", instance);
-}
-
-/* ---------------------------------------------------------------------------------------------------
- * Switching */
-
-static int agents_push(AgentRuntime ***l, size_t *n, AgentRuntime *a) {
-        AgentRuntime **x = realloc(*l, sizeof(AgentRuntime *) * (*n + 1));
-
-        if (!x)
-                return -ENOMEM;
-        x[(*n)++] = a;
-        *l = x;
-        return 0;
-}
-
-int manager_add_agent(Manager *m, AgentRuntime *a) {
-        int r;
-
-        r = agents_push(&m->agents, &m->n_agents, a);
-        if (r < 0)
-                return r;
-        r = hashmap_put(m->agents_by_name, a->name, a);
-        if (r < 0)
-                m->n_agents--;
-        return r < 0 ? r : 0;
-}
-
-/* Takes "name" out of the array; the caller keeps agents_by_name right. */
-static AgentRuntime *agents_take(AgentRuntime **l, size_t n, const char *name) {
-        for (size_t i = 0; i < n; i++)
-                if (l[i] && streq(l[i]->name, name))
-                        return TAKE_PTR(l[i]);
-        return NULL;
+        manager_maybe_finish_stops(m);
 }
 
 static void log_switch(const Manager *m, const char *from, const char *to) {
@@ -984,13 +632,21 @@ static void log_switch(const Manager *m, const char *from, const char *to) {
                                        "UNIFIED_PROFILE=%s", from, NULL);
 }
 
+/* Takes "name" out of the array (leaving a hole); the caller keeps the indexes right. */
+static AgentRuntime *agents_take(AgentRuntime **l, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (l[i] && streq(l[i]->name, name))
+                        return TAKE_PTR(l[i]);
+        return NULL;
+}
+
 /* Moves from the deployed profile to "new" (owned, NULL: none). */
 static int manager_switch(Manager *m, Profile *new) {
         _cleanup_(profile_freep) Profile *newp = new;
         _cleanup_(switch_plan_freep) SwitchPlan *plan = NULL;
         _cleanup_(hashmap_freep) Hashmap *by_name = NULL;
-        AgentRuntime **agents = NULL, **created = NULL;
-        bool *is_new = NULL;
+        _cleanup_free_ AgentRuntime **created = NULL, **agents = NULL, **leaving = NULL;
+        _cleanup_free_ bool *is_new = NULL;
         size_t n = 0;
         int r;
 
@@ -998,18 +654,18 @@ static int manager_switch(Manager *m, Profile *new) {
         if (r < 0)
                 return r;
 
-        /* Allocate everything first, so that running out of memory leaves the current state intact. */
+        /* Allocate everything first, so that running out of memory leaves the current state intact: the
+         * new agents, the new array and index, room for the leaving ones, and the supervisor's buffers. */
         created = calloc(plan->n_steps + 1, sizeof(AgentRuntime *));
         agents = calloc(plan->n_steps + 1, sizeof(AgentRuntime *));
+        leaving = reallocarray(NULL, m->n_leaving + plan->n_steps + 1, sizeof(AgentRuntime *));
         is_new = calloc(plan->n_steps + 1, sizeof(bool));
         by_name = hashmap_new();
-        if (!created || !agents || !is_new || !by_name) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        /* The new profile's agents, by name: those created here and those that stay. The current index
-         * stays in place until the switch is done (phase one takes runtimes out of m->agents but frees
-         * none of them). */
+        if (!created || !agents || !leaving || !is_new || !by_name)
+                return -ENOMEM;
+        r = supervisor_reserve(m->supervisor, plan->n_steps);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < plan->n_steps; i++) {
                 AgentStep *s = &plan->steps[i];
                 AgentRuntime *a;
@@ -1018,11 +674,14 @@ static int manager_switch(Manager *m, Profile *new) {
                         continue;
                 a = manager_find_agent(m, s->agent);
                 if (!a && s->action == AGENT_ACTION_START) {
-                        r = agent_runtime_new(profile_find_agent(newp, s->agent), newp->name, &created[i]);
+                        r = agent_runtime_new(profile_find_agent(newp, s->agent), &created[i]);
                         if (r < 0)
                                 goto fail;
                         created[i]->manager = m;
                         a = created[i];
+                        r = manager_index_units(m, a);
+                        if (r < 0)
+                                goto fail;
                 }
                 if (a) {
                         r = hashmap_put(by_name, a->name, a);
@@ -1030,43 +689,50 @@ static int manager_switch(Manager *m, Profile *new) {
                                 goto fail;
                 }
         }
+        if (m->leaving)
+                memcpy(leaving, m->leaving, m->n_leaving * sizeof(AgentRuntime *));
 
         log_switch(m, m->active ? m->active->name : NULL, newp ? newp->name : NULL);
         r = state_save_active_profile(m->state_dir, newp ? newp->name : NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to record the active profile in %s, ignoring: %m", m->state_dir);
 
-        /* Phase one: raise the budget, stop what goes, change what keeps running. */
+        /* From here on nothing fails. Phase one: raise the budget, stop what goes, change what keeps
+         * running. */
+        free(m->leaving);
+        m->leaving = TAKE_PTR(leaving);
         slice_set(m, plan->slice_before);
         for (size_t i = 0; i < plan->n_steps; i++) {
                 AgentStep *s = &plan->steps[i];
                 AgentRuntime *a;
 
                 if (s->action == AGENT_ACTION_STOP) {
-                        /* Announced while the object still exists: sd-bus looks up its interfaces. */
-                        a = manager_find_agent(m, s->agent);
-                        if (a)
-                                (void) sd_bus_emit_object_removed(m->bus, a->object_path);
                         a = agents_take(m->agents, m->n_agents, s->agent);
                         if (!a)
                                 continue;
+                        /* Announced while the object still exists: sd-bus looks up its interfaces. */
+                        bus_agent_removed(a);
                         (void) hashmap_remove(m->agents_by_name, a->name);
+                        supervisor_agent_leaving(m->supervisor, a);
                         a->leaving = true;
+                        a->def = NULL;
                         a->start_queued = false;
-                        if (agents_push(&m->leaving, &m->n_leaving, a) < 0) {
-                                agent_runtime_free(a);
-                                continue;
-                        }
-                        agent_stop(m, a);
+                        m->leaving[m->n_leaving++] = a;
+                        agent_stop(a, AGENT_STOP_SWITCH);
                         continue;
                 }
 
-                is_new[n] = created[i] != NULL;
-                a = created[i] ? TAKE_PTR(created[i]) : agents_take(m->agents, m->n_agents, s->agent);
-                if (!a)
-                        continue;
-                if (agent_runtime_update(a, profile_find_agent(newp, s->agent), newp->name) < 0)
-                        log_oom();
+                if (created[i]) {
+                        a = TAKE_PTR(created[i]);
+                        is_new[n] = true;
+                        supervisor_agent_added(m->supervisor, a);
+                } else {
+                        a = agents_take(m->agents, m->n_agents, s->agent);
+                        if (!a)
+                                continue;
+                        agent_runtime_update(a, profile_find_agent(newp, s->agent));
+                        bus_agent_changed(a, AGENT_DIRTY_PROFILE);
+                }
                 agents[n++] = a;
 
                 /* A kept agent whose unit systemd has collected (it failed, or a dependency took it
@@ -1082,34 +748,24 @@ static int manager_switch(Manager *m, Profile *new) {
                         a->start_queued = true;
                         break;
                 case AGENT_ACTION_RESTART:
-                        agent_stop(m, a);
+                        agent_stop(a, AGENT_STOP_SWITCH);
                         a->start_queued = true;
                         break;
-                case AGENT_ACTION_SET_PROPERTIES: {
-                        CallContext *c = call_context_new(m, s->agent, s->changes->name);
-
-                        if (!c)
-                                break;
-                        if (systemd_set_unit_properties(m->systemd, s->changes, true,
-                                                        &(SystemdCall) { on_generic_reply, c, call_context_free }) < 0)
-                                log_warning("Failed to change the limits of %s.", s->changes->name);
-                        else
-                                a->runtime_changed = true;
+                case AGENT_ACTION_SET_PROPERTIES:
+                        agent_set_limits(a, s->changes);
                         break;
-                }
                 default:
                         break;
                 }
         }
-        /* Anything the plan did not mention (it mentions every agent) must not leak. */
+        /* The plan mentions every agent; anything else would be a bug, and must not leak. */
         for (size_t i = 0; i < m->n_agents; i++)
-                agent_runtime_free(m->agents[i]);
+                manager_agent_free(m, m->agents[i]);
         free(m->agents);
-        free(created);
 
         profile_free(m->active);
         m->active = TAKE_PTR(newp);
-        m->agents = agents;
+        m->agents = TAKE_PTR(agents);
         m->n_agents = n;
         hashmap_free(m->agents_by_name);
         m->agents_by_name = TAKE_PTR(by_name);
@@ -1117,19 +773,12 @@ static int manager_switch(Manager *m, Profile *new) {
         m->plan = TAKE_PTR(plan);
         m->switching = true;
         m->settled = false;
-        if (m->supervisor) {
-                r = supervisor_sync_agents(m->supervisor);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to set up the breakers of profile %s, ignoring: %m",
-                                          manager_active_profile_name(m));
-        }
 
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < m->n_agents; i++)
                 if (is_new[i])
-                        (void) sd_bus_emit_object_added(m->bus, m->agents[i]->object_path);
-        free(is_new);
-        (void) sd_bus_emit_properties_changed(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ActiveProfile",
-                                              "NAgents", NULL);
+                        bus_agent_added(m->agents[i]);
+        supervisor_agents_changed(m->supervisor, true);
+        bus_manager_changed(m, MANAGER_DIRTY_PROFILE);
 
         /* With nothing to stop, phase two follows at once: the starts go out back to back. */
         manager_maybe_finish_stops(m);
@@ -1137,12 +786,34 @@ static int manager_switch(Manager *m, Profile *new) {
         return 0;
 
 fail:
-        for (size_t i = 0; created && i < plan->n_steps; i++)
-                agent_runtime_free(created[i]);
-        free(created);
-        free(agents);
-        free(is_new);
+        for (size_t i = 0; i < plan->n_steps; i++)
+                if (created[i]) {
+                        (void) hashmap_remove(m->agents_by_unit, created[i]->unit);
+                        if (created[i]->socket_unit)
+                                (void) hashmap_remove(m->agents_by_unit, created[i]->socket_unit);
+                        agent_runtime_free(created[i]);
+                }
         return r;
+}
+
+/* Adds "a" to the active profile's agents and indexes (adoption). */
+static int manager_add_agent(Manager *m, AgentRuntime *a) {
+        int r;
+
+        r = hashmap_put(m->agents_by_name, a->name, a);
+        if (r < 0)
+                return r;
+        r = manager_index_units(m, a);
+        if (r >= 0)
+                r = agents_push(&m->agents, &m->n_agents, a);
+        if (r < 0) {
+                (void) hashmap_remove(m->agents_by_name, a->name);
+                (void) hashmap_remove(m->agents_by_unit, a->unit);
+                if (a->socket_unit)
+                        (void) hashmap_remove(m->agents_by_unit, a->socket_unit);
+                return r;
+        }
+        return 0;
 }
 
 /* ---------------------------------------------------------------------------------------------------
@@ -1216,47 +887,6 @@ int manager_reload_profiles(Manager *m, sd_bus_error *error) {
         log_info("Loaded %zu profiles.", m->n_profiles);
         return 0;
 }
-
-static int on_restart_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        CallContext *c = userdata;
-
-        if (!c->request)
-                return 0;
-        if (sd_bus_message_is_method_error(reply, NULL))
-                (void) sd_bus_reply_method_error(c->request, sd_bus_message_get_error(reply));
-        else
-                (void) sd_bus_reply_method_return(c->request, NULL);
-        return 0;
-}
-
-int manager_restart_agent(Manager *m, AgentRuntime *a, sd_bus_message *request, sd_bus_error *error) {
-        CallContext *c;
-        int r;
-
-        c = call_context_new(m, a->name, a->unit);
-        if (!c)
-                return -ENOMEM;
-        c->request = sd_bus_message_ref(request);
-        a->start_failed = false;
-        r = systemd_manager_call(m->systemd, "RestartUnit", &(SystemdCall) { on_restart_reply, c, call_context_free },
-                                 "ss", a->unit, "replace");
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to restart %s: %m", a->unit);
-        return 1;
-}
-
-/* ---------------------------------------------------------------------------------------------------
- * Supervisor callbacks */
-
-static int supervisor_start_agent(Manager *m, AgentRuntime *a) {
-        agent_start(m, a);
-        return a->start_failed && !a->start_in_flight ? -EIO : 0;
-}
-
-static const SupervisorCallbacks supervisor_callbacks = {
-        .start_agent = supervisor_start_agent,
-        .state_changed = manager_queue_state_update,
-};
 
 /* ---------------------------------------------------------------------------------------------------
  * Startup and adoption */
@@ -1361,26 +991,30 @@ static int manager_adopt(Manager *m) {
         }
         m->active = p;
 
+        r = supervisor_reserve(m->supervisor, p->n_agents);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < p->n_agents; i++) {
+                _cleanup_(agent_runtime_freep) AgentRuntime *new = NULL;
                 AgentRuntime *a;
 
-                r = agent_runtime_new(p->agents[i], p->name, &a);
+                r = agent_runtime_new(p->agents[i], &new);
                 if (r < 0)
                         return r;
-                a->manager = m;
-                r = manager_add_agent(m, a);
-                if (r < 0) {
-                        agent_runtime_free(a);
+                new->manager = m;
+                r = manager_add_agent(m, new);
+                if (r < 0)
                         return r;
-                }
-                r = agent_watch(m, a);
+                a = TAKE_PTR(new);
+                supervisor_agent_added(m->supervisor, a);
+                r = agent_watch(a);
                 if (r < 0)
                         log_warning_errno(r, "Failed to watch %s, its state will lag: %m", a->unit);
 
                 if (strv_contains(units, a->socket_unit ?: a->unit)) {
                         a->first_start_done = true;
                         a->unit_loaded = true;
-                        agent_refresh_all(m, a);
+                        agent_refresh(a, false);
                         continue;
                 }
                 a->start_queued = true;
@@ -1390,7 +1024,7 @@ static int manager_adopt(Manager *m) {
         STRV_FOREACH(u, units)
                 if (!manager_find_agent_by_unit(m, *u, NULL)) {
                         log_notice("Stopping %s, which profile %s does not have.", *u, p->name);
-                        unit_stop(m, NULL, *u, false);
+                        manager_stop_unit(m, *u);
                 }
 
         for (size_t i = 0; i < m->n_agents; i++)
@@ -1428,7 +1062,7 @@ int manager_startup(Manager *m) {
                 return log_error_errno(r, "Failed to load profiles: %m");
         log_info("Loaded %zu profiles.", m->n_profiles);
 
-        r = supervisor_new(m, &supervisor_callbacks, &m->supervisor);
+        r = supervisor_new(m, &m->supervisor);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up supervision: %m");
 
@@ -1461,17 +1095,14 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to adopt running agents: %m");
 
-        r = chaos_new(m, &(ChaosCallbacks) { .start_agent = chaos_start_agent }, &m->chaos);
+        r = chaos_new(m, &m->chaos);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up fault injection: %m");
         /* A previous instance that died mid-fault left records: undo those faults now. */
         r = chaos_startup(m->chaos);
         if (r < 0)
                 log_warning_errno(r, "Failed to undo leftover faults, ignoring: %m");
-        /* Breakers restored before anything starts: an open one keeps its agent stopped. */
-        r = supervisor_sync_agents(m->supervisor);
-        if (r < 0)
-                return log_error_errno(r, "Failed to restore the breakers: %m");
+        supervisor_agents_changed(m->supervisor, false);
         r = supervisor_start(m->supervisor);
         if (r < 0)
                 log_warning_errno(r, "Failed to follow the journal, health will come from systemd only: %m");
@@ -1480,8 +1111,7 @@ int manager_startup(Manager *m) {
                 log_warning_errno(r, "Failed to start the metrics endpoint, continuing without it: %m");
         if (m->switching)
                 manager_maybe_finish_stops(m);
-        (void) sd_bus_emit_properties_changed(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ActiveProfile",
-                                              "NAgents", NULL);
+        bus_manager_changed(m, MANAGER_DIRTY_PROFILE);
         manager_update_state(m);
         return 0;
 }

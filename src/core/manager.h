@@ -6,18 +6,25 @@
  * failed, stopping). All systemd calls are asynchronous; systemd's answers come back as JobRemoved,
  * UnitRemoved and PropertiesChanged signals. */
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "agent-runtime.h"
-#include "chaos.h"
-#include "hashmap.h"
-#include "manager-metrics.h"
-#include "plan.h"
-#include "polkit.h"
-#include "profile-set.h"
-#include "supervisor.h"
-#include "systemd-client.h"
+#include "macro.h"
+#include "time-util.h"
+
+typedef struct Chaos Chaos;
+typedef struct Hashmap Hashmap;
+typedef struct ManagerMetrics ManagerMetrics;
+typedef struct PolkitRegistry PolkitRegistry;
+typedef struct Profile Profile;
+typedef struct ProfileSet ProfileSet;
+typedef struct Supervisor Supervisor;
+typedef struct SwitchPlan SwitchPlan;
+typedef struct SystemdClient SystemdClient;
 
 #define UNIFIED_BUS_NAME "org.unified1"
 #define UNIFIED_OBJECT_PATH "/org/unified1"
@@ -29,6 +36,13 @@
 
 /* How far the profile state may lag behind systemd's signals while they keep coming. */
 #define MANAGER_STATE_LAG_MAX_USEC (100 * USEC_PER_MSEC)
+
+/* What changed on the Manager's bus object since it was last announced (bus-manager.c emits). */
+typedef enum ManagerDirty {
+        MANAGER_DIRTY_PROFILE = 1 << 0, /* ActiveProfile NAgents */
+        MANAGER_DIRTY_STATE = 1 << 1,   /* State (and the ProfileStateChanged signal) */
+        MANAGER_DIRTY_HEALTH = 1 << 2,  /* HealthScore NActiveAgents */
+} ManagerDirty;
 
 /* A profile found on disk, resolved once per (re)load for the Profile objects. */
 typedef struct ProfileEntry {
@@ -43,9 +57,11 @@ typedef struct ProfileEntry {
 struct Manager {
         sd_event *event;
         sd_bus *bus;
-        SystemdClient *systemd;         /* calls to systemd, at most SYSTEMD_CALLS_IN_FLIGHT_MAX at once */
+        SystemdClient *systemd;         /* every call to systemd goes through it */
         PolkitRegistry *polkit;
         Chaos *chaos;                   /* faults injected on purpose */
+        Supervisor *supervisor;         /* breakers, health, journal (supervisor.h) */
+        ManagerMetrics *metrics;        /* the /metrics endpoint (manager-metrics.h) */
         char *state_dir;
 
         ProfileSet *profile_set;
@@ -55,7 +71,8 @@ struct Manager {
         Profile *active;                /* the profile deployed or being deployed, owned; NULL if none */
         AgentRuntime **agents;          /* its agents, in profile order */
         size_t n_agents;
-        Hashmap *agents_by_name;        /* the same, by name */
+        Hashmap *agents_by_name;        /* the same, by name (the edge: D-Bus calls, the journal) */
+        Hashmap *agents_by_unit;        /* these and the leaving ones, by service and socket unit */
         AgentRuntime **leaving;         /* agents being stopped that are no longer in "active" */
         size_t n_leaving;
 
@@ -73,12 +90,12 @@ struct Manager {
         unsigned systemd_version;
         unsigned n_cpus;
 
-        Supervisor *supervisor;         /* breakers, health, journal (supervisor.h) */
-        ManagerMetrics *metrics;        /* the /metrics endpoint (manager-metrics.h) */
-
-        /* Last values announced with PropertiesChanged. */
+        /* What the bus object shows: the values last computed, and what to announce (bus-manager.c). */
         uint32_t n_active_agents;
         double health_score;
+        unsigned dirty;                 /* ManagerDirty bits */
+        AgentRuntime *dbus_queue;       /* agents with something to announce */
+        sd_event_source *dbus_event;    /* the pending announcement (a defer source) */
 };
 
 Manager *manager_free(Manager *m);
@@ -92,23 +109,24 @@ int manager_run(Manager *m);
 /* Profiles on disk. */
 int manager_load_profiles(Manager *m);
 ProfileEntry *manager_find_profile(Manager *m, const char *name);
+/* The agents of the active profile by name; any agent (leaving ones too) by service or socket unit name,
+ * "ret_socket" telling which. */
 AgentRuntime *manager_find_agent(Manager *m, const char *name);
-/* Appends "a" to the active profile's agents (adoption; tests). */
-int manager_add_agent(Manager *m, AgentRuntime *a);
+AgentRuntime *manager_find_agent_by_unit(Manager *m, const char *unit, bool *ret_socket);
 
 /* The operations behind the D-Bus methods. 0 on success (switch queued), or a D-Bus error set in
  * "error" and returned. */
 int manager_start_profile(Manager *m, const char *name, sd_bus_error *error);
 int manager_stop_profile(Manager *m, const char *name, sd_bus_error *error);
 int manager_reload_profiles(Manager *m, sd_bus_error *error);
-/* Replies to "request" itself once systemd has queued the restart. */
-int manager_restart_agent(Manager *m, AgentRuntime *a, sd_bus_message *request, sd_bus_error *error);
+
+/* Something the profile's state depends on moved: recomputed once the burst of signals is read. */
+void manager_queue_state_update(Manager *m);
+/* A StopUnit the switch waits for was answered with "job" (NULL: no job, the unit was gone). */
+void manager_switch_stop_sent(Manager *m, const char *job);
 
 const char *manager_active_profile_name(const Manager *m);
 uint32_t manager_count_active_agents(const Manager *m);
-double manager_health_score(const Manager *m);
-/* Whether an agent waits for a required agent that is not running. */
-bool manager_agent_is_waiting(const Manager *m, const AgentRuntime *a);
 
 /* Whether "name" may name a profile or agent: [A-Za-z0-9_.-], 1..64 characters, no leading '.'. */
 bool manager_name_is_valid(const char *name);

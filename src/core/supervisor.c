@@ -3,6 +3,7 @@
 /* Per-agent supervision: unit signals and the journal in, breaker actions, announcements, health and
  * persisted state out. */
 
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
@@ -11,8 +12,9 @@
 
 #include <systemd/sd-journal.h>
 
+#include "agent-control.h"
 #include "backoff.h"
-#include "hashmap.h"
+#include "bus-manager.h"
 #include "journal-watch.h"
 #include "log.h"
 #include "manager.h"
@@ -41,12 +43,7 @@
 
 struct Supervisor {
         Manager *manager;
-        SupervisorCallbacks callbacks;
         sd_id128_t boot_id;
-
-        SupervisedAgent **agents;
-        size_t n_agents;
-        Hashmap *agents_by_name;        /* the same, by name */
 
         char *breaker_dir;              /* <state_dir>/breaker: one record per agent */
 
@@ -57,6 +54,9 @@ struct Supervisor {
 
         Histogram recovery;
         double health_score;
+        HealthAgentSummary *summaries;  /* one per agent, reused by every recomputation */
+        bool *pending;
+        size_t n_allocated;
 
         /* Profile start timing, for unified_profile_last_start_duration_seconds. */
         char *starting_profile;
@@ -202,48 +202,49 @@ ProfileState supervisor_classify_profile(const HealthAgentSummary *agents, const
         }
 }
 
+
 /* ---------------------------------------------------------------------------------------------------
  * Persistence, in the runtime directory */
 
-static void agent_save(SupervisedAgent *sa) {
+static void agent_save(Supervisor *s, AgentRuntime *a) {
         _cleanup_free_ char *line = NULL;
         int r;
 
-        r = breaker_serialize(&sa->breaker, sa->supervisor->boot_id, &line);
+        r = breaker_serialize(&a->breaker, s->boot_id, &line);
         if (r >= 0)
-                r = state_write_line(sa->supervisor->breaker_dir, sa->name, line);
+                r = state_write_line(s->breaker_dir, a->name, line);
         if (r < 0)
-                log_warning_errno(r, "Failed to save the breaker of agent %s, ignoring: %m", sa->name);
+                log_warning_errno(r, "Failed to save the breaker of agent %s, ignoring: %m", a->name);
 }
 
-static void agent_forget_saved(SupervisedAgent *sa) {
+static void agent_forget_saved(Supervisor *s, AgentRuntime *a) {
         _cleanup_free_ char *path = NULL;
 
-        if (asprintf(&path, "%s/%s", sa->supervisor->breaker_dir, sa->name) < 0)
+        if (asprintf(&path, "%s/%s", s->breaker_dir, a->name) < 0)
                 return;
         if (unlink(path) < 0 && errno != ENOENT)
                 log_debug_errno(-errno, "Failed to remove %s, ignoring: %m", path);
 }
 
-static void agent_restore(SupervisedAgent *sa) {
+static void agent_restore(Supervisor *s, AgentRuntime *a) {
         _cleanup_free_ char *line = NULL;
         int r;
 
-        r = state_read_line(sa->supervisor->breaker_dir, sa->name, &line);
+        r = state_read_line(s->breaker_dir, a->name, &line);
         if (r < 0) {
-                log_warning_errno(r, "Failed to read the saved breaker of agent %s, starting closed: %m", sa->name);
+                log_warning_errno(r, "Failed to read the saved breaker of agent %s, starting closed: %m", a->name);
                 return;
         }
         if (!line)
                 return;
-        r = breaker_deserialize(&sa->breaker, line, sa->supervisor->boot_id);
+        r = breaker_deserialize(&a->breaker, line, s->boot_id);
         if (r == -ESTALE)
-                log_info("Saved breaker of agent %s is from another boot, starting closed.", sa->name);
+                log_info("Saved breaker of agent %s is from another boot, starting closed.", a->name);
         else if (r < 0)
-                log_warning_errno(r, "Saved breaker of agent %s does not parse, starting closed: %m", sa->name);
+                log_warning_errno(r, "Saved breaker of agent %s does not parse, starting closed: %m", a->name);
         else
-                log_info("Restored breaker of agent %s: %s, %" PRIu64 " trips.", sa->name,
-                         breaker_state_to_string(sa->breaker.state), sa->breaker.trips_total);
+                log_info("Restored breaker of agent %s: %s, %" PRIu64 " trips.", a->name,
+                         breaker_state_to_string(a->breaker.state), a->breaker.trips_total);
 }
 
 static void supervisor_save_cursor(Supervisor *s) {
@@ -261,217 +262,46 @@ static void supervisor_save_cursor(Supervisor *s) {
 }
 
 /* ---------------------------------------------------------------------------------------------------
- * Agents */
-
-static void unit_view_done(UnitView *v) {
-        v->active_state = mfree(v->active_state);
-        v->sub_state = mfree(v->sub_state);
-        v->result = mfree(v->result);
-}
-
-static SupervisedAgent *supervised_agent_free(SupervisedAgent *sa) {
-        if (!sa)
-                return NULL;
-        sd_event_source_disable_unref(sa->timer);
-        unit_view_done(&sa->view);
-        free(sa->name);
-        free(sa->unit);
-        free(sa->socket_unit);
-        free(sa->object_path);
-        return mfree(sa);
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(SupervisedAgent *, supervised_agent_free);
-
-SupervisedAgent *supervisor_find(Supervisor *s, const char *name) {
-        return s ? hashmap_get(s->agents_by_name, name) : NULL;
-}
-
-static AgentRuntime *agent_runtime_of(SupervisedAgent *sa) {
-        return manager_find_agent(sa->supervisor->manager, sa->name);
-}
-
-static const BreakerConfig *agent_breaker_config(Supervisor *s, const char *name) {
-        const Agent *def;
-
-        if (!s->manager->active)
-                return NULL;
-        def = profile_find_agent(s->manager->active, name);
-        return def ? &def->breaker : NULL;
-}
-
-/* Publishes the breaker on the agent's runtime object, where the D-Bus properties read it. */
-static void agent_publish_breaker(SupervisedAgent *sa, AgentRuntime *a) {
-        char *str;
-
-        if (!a)
-                return;
-        str = strdup(breaker_state_to_string(sa->breaker.state));
-        if (str) {
-                free(a->breaker);
-                a->breaker = str;
-        }
-        a->breaker_trips = (uint32_t) MIN(sa->breaker.trips_total, (uint64_t) UINT32_MAX);
-}
-
-static void supervisor_refresh(Supervisor *s);
-static void agent_feed(SupervisedAgent *sa, const BreakerEvent *ev, const char *source, usec_t event_realtime);
-
-/* ---------------------------------------------------------------------------------------------------
- * Actions towards systemd */
-
-/* Userdata of a call about one agent: looked up again by name, the agent may be gone by then. */
-typedef struct AgentCall {
-        Supervisor *supervisor;
-        char *agent;
-} AgentCall;
-
-static void agent_call_free(void *p) {
-        AgentCall *c = p;
-
-        if (!c)
-                return;
-        free(c->agent);
-        free(c);
-}
-
-static AgentCall *agent_call_new(Supervisor *s, const char *agent) {
-        AgentCall *c = calloc(1, sizeof(AgentCall));
-
-        if (!c)
-                return NULL;
-        c->supervisor = s;
-        c->agent = strdup(agent);
-        if (!c->agent)
-                return mfree(c);
-        return c;
-}
-
-static int on_stop_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        AgentCall *c = userdata;
-        const sd_bus_error *e;
-
-        if (!sd_bus_message_is_method_error(reply, NULL))
-                return 0;
-        e = sd_bus_message_get_error(reply);
-        if (!sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))
-                log_warning("Breaker of agent %s: failed to stop it: %s", c->agent, e->message);
-        return 0;
-}
-
-static void agent_stop_units(SupervisedAgent *sa) {
-        SystemdClient *systemd = sa->supervisor->manager->systemd;
-        const char *units[] = { sa->socket_unit, sa->unit };
-
-        /* The socket first: otherwise the next connection starts the service again. */
-        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-                AgentCall *c;
-                int r;
-
-                if (!units[i])
-                        continue;
-                c = agent_call_new(sa->supervisor, sa->name);
-                if (!c) {
-                        log_oom();
-                        return;
-                }
-                r = systemd_manager_call(systemd, "StopUnit", &(SystemdCall) { on_stop_reply, c, agent_call_free },
-                                         "ss", units[i], "replace");
-                if (r < 0)
-                        log_warning_errno(r, "Breaker of agent %s: failed to send the stop of %s: %m", sa->name,
-                                          units[i]);
-        }
-}
-
-static void agent_start_failed(SupervisedAgent *sa, int error) {
-        BreakerEvent ev = {
-                .type = BREAKER_EVENT_FAILURE,
-                .now = now(CLOCK_BOOTTIME),
-                .random = backoff_random_u64(),
-                .kind = FAILURE_OTHER,
-                .final = true,
-        };
-
-        log_warning_errno(error, "Breaker of agent %s: the start failed: %m", sa->name);
-        agent_feed(sa, &ev, "start", USEC_INFINITY);
-}
-
-static int on_reset_failed_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        AgentCall *c = userdata;
-        Supervisor *s = c->supervisor;
-        SupervisedAgent *sa = supervisor_find(s, c->agent);
-        AgentRuntime *a;
-        int r;
-
-        /* NoSuchUnit is the normal case: a failed unit is collected at once (CollectMode=inactive-or-failed),
-         * and ResetFailedUnit on a failed transient unit unloads it. Either way the start recreates it. */
-        if (!sa)
-                return 0;
-        a = agent_runtime_of(sa);
-        if (!a || a->leaving)
-                return 0;
-        if (!s->callbacks.start_agent)
-                return 0;
-        r = s->callbacks.start_agent(s->manager, a);
-        if (r < 0)
-                agent_start_failed(sa, r);
-        return 0;
-}
-
-static void agent_start_units(SupervisedAgent *sa) {
-        SystemdClient *systemd = sa->supervisor->manager->systemd;
-        AgentCall *c;
-        int r;
-
-        /* Already running, or systemd is about to restart it: nothing to start. */
-        if (state_is_active(sa->view.active_state) || sub_is_auto_restart(sa->view.sub_state) ||
-            streq_ptr(sa->view.active_state, "activating"))
-                return;
-
-        if (sa->socket_unit) {
-                r = systemd_manager_call(systemd, "ResetFailedUnit", NULL, "s", sa->socket_unit);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to send ResetFailedUnit(%s), ignoring: %m", sa->socket_unit);
-        }
-        c = agent_call_new(sa->supervisor, sa->name);
-        if (!c) {
-                log_oom();
-                return;
-        }
-        /* The start follows the reply: on the same connection, so systemd has handled the reset by then. */
-        r = systemd_manager_call(systemd, "ResetFailedUnit",
-                                 &(SystemdCall) { on_reset_failed_reply, c, agent_call_free }, "s", sa->unit);
-        if (r < 0)
-                agent_start_failed(sa, r);
-}
-
-/* ---------------------------------------------------------------------------------------------------
  * Breaker outcomes */
 
-static int on_breaker_timer(sd_event_source *source, uint64_t usec, void *userdata);
+static void agent_feed(Supervisor *s, AgentRuntime *a, const BreakerEvent *ev, const char *source,
+                       usec_t event_realtime);
 
-static void agent_arm_timer(SupervisedAgent *sa, usec_t at) {
+static int on_breaker_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        AgentRuntime *a = userdata;
+        BreakerEvent ev = {
+                .type = BREAKER_EVENT_TIMER,
+                .now = now(CLOCK_BOOTTIME),
+                .random = backoff_random_u64(),
+        };
+
+        agent_feed(a->manager->supervisor, a, &ev, "timer", USEC_INFINITY);
+        return 0;
+}
+
+static void agent_arm_timer(Supervisor *s, AgentRuntime *a, usec_t at) {
         int r;
 
         if (at == USEC_INFINITY) {
-                if (sa->timer)
-                        (void) sd_event_source_set_enabled(sa->timer, SD_EVENT_OFF);
+                if (a->breaker_timer)
+                        (void) sd_event_source_set_enabled(a->breaker_timer, SD_EVENT_OFF);
                 return;
         }
-        if (!sa->timer) {
-                r = sd_event_add_time(sa->supervisor->manager->event, &sa->timer, CLOCK_BOOTTIME, at,
-                                      USEC_PER_MSEC, on_breaker_timer, sa);
+        if (!a->breaker_timer) {
+                r = sd_event_add_time(s->manager->event, &a->breaker_timer, CLOCK_BOOTTIME, at, USEC_PER_MSEC,
+                                      on_breaker_timer, a);
                 if (r < 0) {
-                        log_error_errno(r, "Failed to arm the breaker timer of agent %s: %m", sa->name);
+                        log_error_errno(r, "Failed to arm the breaker timer of agent %s: %m", a->name);
                         return;
                 }
-                (void) sd_event_source_set_description(sa->timer, "breaker-timer");
+                (void) sd_event_source_set_description(a->breaker_timer, "breaker-timer");
                 return;
         }
-        r = sd_event_source_set_time(sa->timer, at);
+        r = sd_event_source_set_time(a->breaker_timer, at);
         if (r >= 0)
-                r = sd_event_source_set_enabled(sa->timer, SD_EVENT_ONESHOT);
+                r = sd_event_source_set_enabled(a->breaker_timer, SD_EVENT_ONESHOT);
         if (r < 0)
-                log_error_errno(r, "Failed to arm the breaker timer of agent %s: %m", sa->name);
+                log_error_errno(r, "Failed to arm the breaker timer of agent %s: %m", a->name);
 }
 
 static const char *breaker_message_id(BreakerState s) {
@@ -485,8 +315,8 @@ static const char *breaker_message_id(BreakerState s) {
         }
 }
 
-static void agent_log_transition(SupervisedAgent *sa, AgentRuntime *a, const BreakerOutcome *o,
-                                 const BreakerEvent *ev, const char *source, usec_t event_realtime) {
+static void agent_log_transition(Supervisor *s, AgentRuntime *a, const BreakerOutcome *o, const BreakerEvent *ev,
+                                 const char *source, usec_t event_realtime) {
         const char *state = breaker_state_to_string(o->state);
         char latency[32] = "", event_ts[32] = "";
         usec_t t = now(CLOCK_REALTIME);
@@ -498,13 +328,13 @@ static void agent_log_transition(SupervisedAgent *sa, AgentRuntime *a, const Bre
                 (void) snprintf(latency, sizeof(latency), "%" PRIu64, t > event_realtime ? t - event_realtime : 0);
         }
 
-        (void) sd_journal_send("MESSAGE=Breaker of agent %s is %s: %s", sa->name, state, o->reason,
+        (void) sd_journal_send("MESSAGE=Breaker of agent %s is %s: %s", a->name, state, o->reason,
                                "MESSAGE_ID=%s", breaker_message_id(o->state),
                                "PRIORITY=%i", o->state == BREAKER_OPEN ? LOG_WARNING :
                                               o->state == BREAKER_HALF_OPEN ? LOG_NOTICE : LOG_INFO,
-                               "OBJECT_SYSTEMD_UNIT=%s", sa->unit,
-                               "UNIFIED_AGENT=%s", sa->name,
-                               "UNIFIED_PROFILE=%s", a ? strempty(a->profile) : "",
+                               "OBJECT_SYSTEMD_UNIT=%s", a->unit,
+                               "UNIFIED_AGENT=%s", a->name,
+                               "UNIFIED_PROFILE=%s", manager_active_profile_name(s->manager),
                                "UNIFIED_BREAKER_STATE=%s", state,
                                "UNIFIED_BREAKER_PREVIOUS_STATE=%s", breaker_state_to_string(o->old_state),
                                "UNIFIED_REASON=%s", o->reason,
@@ -512,190 +342,160 @@ static void agent_log_transition(SupervisedAgent *sa, AgentRuntime *a, const Bre
                                "UNIFIED_EVENT_SOURCE=%s", source,
                                "UNIFIED_FAILURE=%s",
                                ev->type == BREAKER_EVENT_FAILURE ? failure_kind_to_string(ev->kind) : "",
-                               "UNIFIED_BREAKER_TRIPS=%" PRIu64, sa->breaker.trips_total,
+                               "UNIFIED_BREAKER_TRIPS=%" PRIu64, a->breaker.trips_total,
                                "UNIFIED_EVENT_REALTIME_USEC=%s", event_ts,
                                "UNIFIED_TRIP_LATENCY_USEC=%s", latency,
                                NULL);
 }
 
 /* The one place that carries out a breaker outcome. */
-static void agent_apply(SupervisedAgent *sa, const BreakerOutcome *o, const BreakerEvent *ev, const char *source,
-                        usec_t event_realtime) {
-        Supervisor *s = sa->supervisor;
-        Manager *m = s->manager;
-        AgentRuntime *a = agent_runtime_of(sa);
-
-        agent_arm_timer(sa, o->timer);
+static void agent_apply(Supervisor *s, AgentRuntime *a, const BreakerOutcome *o, const BreakerEvent *ev,
+                        const char *source, usec_t event_realtime) {
+        agent_arm_timer(s, a, o->timer);
 
         if (o->old_state != o->state) {
-                agent_log_transition(sa, a, o, ev, source, event_realtime);
-                agent_publish_breaker(sa, a);
-                if (a && !a->leaving)
-                        (void) sd_bus_emit_properties_changed(m->bus, a->object_path, UNIFIED_AGENT_IFACE,
-                                                              "Breaker", "BreakerTrips", NULL);
-                (void) sd_bus_emit_signal(m->bus, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "BreakerChanged",
-                                          "sss", sa->name, breaker_state_to_string(o->state), o->reason);
+                agent_log_transition(s, a, o, ev, source, event_realtime);
+                bus_agent_changed(a, AGENT_DIRTY_BREAKER);
+                bus_manager_send_breaker_changed(s->manager, a, o->reason);
                 /* A trip also pins the journal position, so a restart right now does not see it again. */
                 supervisor_save_cursor(s);
-        } else
-                agent_publish_breaker(sa, a);
-
-        agent_save(sa);
+        }
+        agent_save(s, a);
 
         switch (o->action) {
         case BREAKER_ACTION_STOP:
-                agent_stop_units(sa);
+                agent_stop(a, AGENT_STOP_BREAKER);
                 break;
         case BREAKER_ACTION_START:
-                agent_start_units(sa);
+                agent_reset_and_start(a);
                 break;
         default:
                 break;
         }
 }
 
-static void agent_feed(SupervisedAgent *sa, const BreakerEvent *ev, const char *source, usec_t event_realtime) {
+static void agent_feed(Supervisor *s, AgentRuntime *a, const BreakerEvent *ev, const char *source,
+                       usec_t event_realtime) {
         BreakerOutcome o;
         int r;
 
-        r = breaker_handle(&sa->breaker, ev, &o);
+        r = breaker_handle(&a->breaker, ev, &o);
         if (r < 0) {
-                log_warning_errno(r, "Breaker of agent %s rejected an event, ignoring: %m", sa->name);
+                log_warning_errno(r, "Breaker of agent %s rejected an event, ignoring: %m", a->name);
                 return;
         }
-        log_debug("Breaker of agent %s: %s (%s) -> %s, %s: %s", sa->name, breaker_event_type_to_string(ev->type),
+        log_debug("Breaker of agent %s: %s (%s) -> %s, %s: %s", a->name, breaker_event_type_to_string(ev->type),
                   source, breaker_state_to_string(o.state), breaker_action_to_string(o.action), o.reason);
-        agent_apply(sa, &o, ev, source, event_realtime);
-        supervisor_refresh(sa->supervisor);
+        agent_apply(s, a, &o, ev, source, event_realtime);
+        manager_queue_state_update(s->manager);
 }
 
-static int on_breaker_timer(sd_event_source *source, uint64_t usec, void *userdata) {
-        SupervisedAgent *sa = userdata;
+void supervisor_start_failed(Supervisor *s, AgentRuntime *a) {
         BreakerEvent ev = {
-                .type = BREAKER_EVENT_TIMER,
+                .type = BREAKER_EVENT_FAILURE,
                 .now = now(CLOCK_BOOTTIME),
                 .random = backoff_random_u64(),
+                .kind = FAILURE_OTHER,
+                .final = true,
         };
 
-        agent_feed(sa, &ev, "timer", USEC_INFINITY);
-        return 0;
+        if (a->leaving)
+                return;
+        log_warning("Breaker of agent %s: the start failed.", a->name);
+        agent_feed(s, a, &ev, "start", USEC_INFINITY);
+}
+
+void supervisor_failed_for_good(Supervisor *s, AgentRuntime *a) {
+        BreakerEvent ev = {
+                .type = BREAKER_EVENT_FAILURE,
+                .now = now(CLOCK_BOOTTIME),
+                .random = backoff_random_u64(),
+                .kind = failure_kind_from_unit_result(a->result),
+                .final = true,
+                .invocation = a->invocation,
+        };
+
+        if (ev.kind < 0)
+                ev.kind = FAILURE_OTHER;
+        agent_feed(s, a, &ev, "unit", a->state_change > 0 ? a->state_change : USEC_INFINITY);
+}
+
+void supervisor_reset_breaker(Supervisor *s, AgentRuntime *a) {
+        BreakerEvent ev = { .type = BREAKER_EVENT_RESET, .now = now(CLOCK_BOOTTIME), .random = backoff_random_u64() };
+
+        agent_feed(s, a, &ev, "operator", USEC_INFINITY);
+}
+
+void supervisor_open_breaker(Supervisor *s, AgentRuntime *a) {
+        BreakerEvent ev = { .type = BREAKER_EVENT_FORCE_OPEN, .now = now(CLOCK_BOOTTIME),
+                            .random = backoff_random_u64() };
+
+        agent_feed(s, a, &ev, "operator", USEC_INFINITY);
 }
 
 /* ---------------------------------------------------------------------------------------------------
- * Unit state, as the manager hands it on (supervisor_unit_properties()) */
+ * Unit state */
 
-static int view_apply(SupervisedAgent *sa, const UnitProperties *p) {
-        UnitView *v = &sa->view;
-        int r;
-
-        if (p->active_state) {
-                r = free_and_strdup(&v->active_state, p->active_state);
-                if (r < 0)
-                        return r;
-        }
-        if (p->sub_state) {
-                r = free_and_strdup(&v->sub_state, p->sub_state);
-                if (r < 0)
-                        return r;
-        }
-        if (p->result) {
-                r = free_and_strdup(&v->result, p->result);
-                if (r < 0)
-                        return r;
-        }
-        if (p->has_state_change)
-                v->state_change = p->state_change;
-        if (p->has_invocation)
-                v->invocation = p->invocation;
-        if (p->has_n_restarts) {
-                /* Summed over unit lifetimes: a recreated unit counts from 0 again. */
-                if (p->n_restarts > v->n_restarts)
-                        sa->restarts_total += p->n_restarts - v->n_restarts;
-                else if (p->n_restarts < v->n_restarts)
-                        sa->restarts_total += p->n_restarts;
-                v->n_restarts = p->n_restarts;
-        }
-        return 0;
-}
-
-static int agent_apply_properties(SupervisedAgent *sa, const char *iface, const UnitProperties *p);
-static void agent_confirm_failed(SupervisedAgent *sa);
-
-/* When systemd says the unit entered its current state (CLOCK_REALTIME), for the trip latency. */
-static usec_t unit_view_event_time(const UnitView *v) {
-        return v->state_change > 0 ? v->state_change : USEC_INFINITY;
-}
-
-/* Whether systemd will restart the agent's unit after it ended with "result". */
-static bool agent_restarts(SupervisedAgent *sa, const char *result) {
-        Manager *m = sa->supervisor->manager;
-        const Agent *def = m->active ? profile_find_agent(m->active, sa->name) : NULL;
-
-        return def && restart_policy_restarts(def->restart.policy, result);
-}
-
-static void agent_unit_transition(SupervisedAgent *sa, const char *old_active, const char *old_sub) {
-        AgentRuntime *a = agent_runtime_of(sa);
-        UnitView *v = &sa->view;
+void supervisor_unit_changed(Supervisor *s, AgentRuntime *a, const char *old_active, const char *old_sub) {
         usec_t t = now(CLOCK_BOOTTIME);
         UnitTransition tr;
         BreakerEvent ev;
         bool restarts;
 
-        if (!a || a->leaving)
+        if (a->leaving)
                 return;
 
-        tr = unit_transition_classify(old_active, old_sub, v->active_state, v->sub_state, v->result);
-        log_debug("Agent %s: %s/%s -> %s/%s (%s): %s", sa->name, strna(old_active), strna(old_sub),
-                  strna(v->active_state), strna(v->sub_state), strna(v->result), unit_transition_to_string(tr));
+        tr = unit_transition_classify(old_active, old_sub, a->active_state, a->sub_state, a->result);
+        log_debug("Agent %s: %s/%s -> %s/%s (%s): %s", a->name, strna(old_active), strna(old_sub),
+                  strna(a->active_state), strna(a->sub_state), strna(a->result), unit_transition_to_string(tr));
 
         switch (tr) {
         case UNIT_TRANSITION_STARTING:
-                if (sa->socket_unit)
-                        sa->starting_at = t;
+                if (a->socket_unit)
+                        a->starting_at = t;
                 break;
         case UNIT_TRANSITION_RESTART:
         case UNIT_TRANSITION_FAILED:
-                if (sa->failed_at == USEC_INFINITY)
-                        sa->failed_at = t;
-                if (sa->starting_at != USEC_INFINITY) {
-                        sa->lazy_activation_failures++;
-                        sa->starting_at = USEC_INFINITY;
+                if (a->failed_at == USEC_INFINITY)
+                        a->failed_at = t;
+                if (a->starting_at != USEC_INFINITY) {
+                        a->lazy_activation_failures++;
+                        a->starting_at = USEC_INFINITY;
                 }
                 break;
         case UNIT_TRANSITION_ACTIVE:
-                if (sa->failed_at != USEC_INFINITY) {
-                        histogram_observe(&sa->supervisor->recovery, t - sa->failed_at);
-                        sa->failed_at = USEC_INFINITY;
+                if (a->failed_at != USEC_INFINITY) {
+                        histogram_observe(&s->recovery, t - a->failed_at);
+                        a->failed_at = USEC_INFINITY;
                 }
-                if (sa->starting_at != USEC_INFINITY) {
-                        sa->lazy_activations++;
-                        histogram_observe(&sa->lazy_latency, t - sa->starting_at);
-                        sa->starting_at = USEC_INFINITY;
+                if (a->starting_at != USEC_INFINITY) {
+                        a->lazy_activations++;
+                        histogram_observe(&a->lazy_latency, t - a->starting_at);
+                        a->starting_at = USEC_INFINITY;
                 }
-                sa->dependency_failed = false;
+                a->dependency_failed = false;
                 break;
         case UNIT_TRANSITION_STOPPED:
-                sa->starting_at = USEC_INFINITY;
-                if (sa->breaker.state == BREAKER_HALF_OPEN) {
+                a->starting_at = USEC_INFINITY;
+                if (a->breaker.state == BREAKER_HALF_OPEN) {
                         /* The probe ended without failing: still not a probe that passed. */
                         ev = (BreakerEvent) { .type = BREAKER_EVENT_FAILURE, .now = t,
                                               .random = backoff_random_u64(), .kind = FAILURE_OTHER,
-                                              .final = true, .invocation = v->invocation };
-                        agent_feed(sa, &ev, "unit", USEC_INFINITY);
+                                              .final = true, .invocation = a->invocation };
+                        agent_feed(s, a, &ev, "unit", USEC_INFINITY);
                         return;
                 }
                 break;
         case UNIT_TRANSITION_NONE:
                 /* A lazy agent's service is first heard of when its socket starts it. */
-                if (!old_active && sa->socket_unit && streq_ptr(v->active_state, "activating"))
-                        sa->starting_at = t;
+                if (!old_active && a->socket_unit && streq_ptr(a->active_state, "activating"))
+                        a->starting_at = t;
                 /* First sight of a unit after a restart of ours: an open breaker still says no, a
                  * half-open one starts its probation if the probe already runs. */
-                if (!old_active && state_is_active(v->active_state) && sa->breaker.state != BREAKER_CLOSED) {
+                if (!old_active && state_is_active(a->active_state) && a->breaker.state != BREAKER_CLOSED) {
                         ev = (BreakerEvent) { .type = BREAKER_EVENT_ACTIVE, .now = t,
-                                              .random = backoff_random_u64(), .invocation = v->invocation };
-                        agent_feed(sa, &ev, "unit", USEC_INFINITY);
+                                              .random = backoff_random_u64(), .invocation = a->invocation };
+                        agent_feed(s, a, &ev, "unit", USEC_INFINITY);
                         return;
                 }
                 break;
@@ -703,267 +503,96 @@ static void agent_unit_transition(SupervisedAgent *sa, const char *old_active, c
                 break;
         }
 
-        restarts = agent_restarts(sa, v->result);
-        if (unit_transition_to_breaker_event(tr, v->result, restarts, v->invocation, t, backoff_random_u64(), &ev))
-                agent_feed(sa, &ev, "unit", unit_view_event_time(v));
-        else
-                supervisor_refresh(sa->supervisor);
+        restarts = a->def && restart_policy_restarts(a->def->restart.policy, a->result);
+        if (unit_transition_to_breaker_event(tr, a->result, restarts, a->invocation, t, backoff_random_u64(), &ev))
+                agent_feed(s, a, &ev, "unit", a->state_change > 0 ? a->state_change : USEC_INFINITY);
 
         /* systemd 252 announces "failed" on its way to auto-restart, and also when the start limit is
          * hit during a restart (Result= then keeps the run's own result, e.g. exit-code). Which one it
          * was, systemd knows by the time it answers our next question. */
         if (tr == UNIT_TRANSITION_FAILED && restarts)
-                agent_confirm_failed(sa);
-}
-
-/* Applies the properties of "iface"; acts once the Unit interface's part arrives: systemd sends the
- * Service interface's changes (Result, NRestarts) first, then the Unit's. */
-static int agent_apply_properties(SupervisedAgent *sa, const char *iface, const UnitProperties *p) {
-        _cleanup_free_ char *old_active = NULL, *old_sub = NULL;
-        bool unit = streq(iface, SYSTEMD_UNIT_IFACE);
-        int r;
-
-        if (unit) {
-                if ((sa->view.active_state && !(old_active = strdup(sa->view.active_state))) ||
-                    (sa->view.sub_state && !(old_sub = strdup(sa->view.sub_state))))
-                        return -ENOMEM;
-        }
-        r = view_apply(sa, p);
-        if (r < 0)
-                return r;
-        if (unit)
-                agent_unit_transition(sa, old_active, old_sub);
-        return 0;
-}
-
-void supervisor_unit_properties(Supervisor *s, AgentRuntime *a, const char *iface, const UnitProperties *p) {
-        SupervisedAgent *sa = supervisor_find(s, a->name);
-        int r;
-
-        if (!sa || (!streq(iface, SYSTEMD_UNIT_IFACE) && !streq(iface, SYSTEMD_SERVICE_IFACE)))
-                return;
-        r = agent_apply_properties(sa, iface, p);
-        if (r < 0)
-                log_warning_errno(r, "Failed to apply the properties of %s, ignoring: %m", sa->unit);
-}
-
-static void agent_feed_final(SupervisedAgent *sa) {
-        BreakerEvent ev = {
-                .type = BREAKER_EVENT_FAILURE,
-                .now = now(CLOCK_BOOTTIME),
-                .random = backoff_random_u64(),
-                .kind = failure_kind_from_unit_result(sa->view.result),
-                .final = true,
-                .invocation = sa->view.invocation,
-        };
-
-        if (ev.kind < 0)
-                ev.kind = FAILURE_OTHER;
-        agent_feed(sa, &ev, "unit", unit_view_event_time(&sa->view));
-}
-
-static int on_confirm_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        AgentCall *c = userdata;
-        SupervisedAgent *sa = supervisor_find(c->supervisor, c->agent);
-        UnitProperties p;
-        AgentRuntime *a;
-        int r;
-
-        if (!sa)
-                return 0;
-        a = agent_runtime_of(sa);
-        if (!a || a->leaving)
-                return 0;
-        if (sd_bus_message_is_method_error(reply, NULL)) {
-                /* Collected already (CollectMode=inactive-or-failed): nothing is pending for it. */
-                if (sd_bus_error_has_name(sd_bus_message_get_error(reply), "org.freedesktop.systemd1.NoSuchUnit") &&
-                    streq_ptr(sa->view.active_state, "failed"))
-                        agent_feed_final(sa);
-                return 0;
-        }
-        r = unit_properties_read(reply, SYSTEMD_UNIT_IFACE, &p);
-        if (r >= 0)
-                r = agent_apply_properties(sa, SYSTEMD_UNIT_IFACE, &p);
-        if (r < 0) {
-                log_debug_errno(r, "Failed to parse the properties of %s, ignoring: %m", sa->unit);
-                return 0;
-        }
-        /* Still failed, or already collected (systemd then answers for a fresh, inactive stub): no
-         * restart is coming. */
-        if (streq_ptr(sa->view.active_state, "failed") || streq_ptr(sa->view.active_state, "inactive"))
-                agent_feed_final(sa);
-        return 0;
-}
-
-static void agent_confirm_failed(SupervisedAgent *sa) {
-        AgentCall *c = agent_call_new(sa->supervisor, sa->name);
-        int r;
-
-        if (!c)
-                return (void) log_oom();
-        r = systemd_get_unit_properties(sa->supervisor->manager->systemd, sa->unit, SYSTEMD_UNIT_IFACE,
-                                        &(SystemdCall) { on_confirm_reply, c, agent_call_free });
-        if (r < 0)
-                log_debug_errno(r, "Failed to ask about %s, ignoring: %m", sa->unit);
-}
-
-static int supervised_agent_new(Supervisor *s, AgentRuntime *a, const BreakerConfig *config,
-                                SupervisedAgent **ret) {
-        _cleanup_(supervised_agent_freep) SupervisedAgent *sa = NULL;
-
-        sa = calloc(1, sizeof(SupervisedAgent));
-        if (!sa)
-                return -ENOMEM;
-        sa->supervisor = s;
-        sa->name = strdup(a->name);
-        sa->unit = strdup(a->unit);
-        sa->object_path = strdup(a->object_path);
-        if (!sa->name || !sa->unit || !sa->object_path)
-                return -ENOMEM;
-        if (a->socket_unit && !(sa->socket_unit = strdup(a->socket_unit)))
-                return -ENOMEM;
-        breaker_init(&sa->breaker, config, now(CLOCK_BOOTTIME));
-        sa->watchdog_at = USEC_INFINITY;
-        sa->failed_at = USEC_INFINITY;
-        sa->starting_at = USEC_INFINITY;
-        sa->health = 1.0;
-        *ret = TAKE_PTR(sa);
-        return 0;
+                agent_confirm_failed(a);
 }
 
 /* ---------------------------------------------------------------------------------------------------
- * Health */
+ * Health, and the profile's state: the one algorithm */
 
 static double round_score(double x) {
         /* Three decimals: enough for a score, and an error flood does not become a signal flood. */
         return round(x * 1000.0) / 1000.0;
 }
 
-static bool agent_is_waiting(SupervisedAgent *sa, AgentRuntime *a) {
-        return sa->dependency_failed || manager_agent_is_waiting(sa->supervisor->manager, a);
+/* Whether a required agent is not running (or PID 1 said a dependency failed): this one cannot run, and
+ * that is not its fault. */
+static bool agent_is_waiting(Manager *m, const AgentRuntime *a) {
+        if (a->dependency_failed)
+                return true;
+        STRV_FOREACH(r, a->def ? a->def->requires : NULL) {
+                AgentRuntime *dep = manager_find_agent(m, *r);
+
+                if (dep && agent_runtime_status(dep) != AGENT_STATUS_OK)
+                        return true;
+        }
+        return false;
 }
 
-static double agent_score(SupervisedAgent *sa, AgentRuntime *a, usec_t t, bool *ret_decaying) {
-        const char *active = sa->view.active_state ?: a->active_state;
+bool supervisor_agent_is_waiting(Supervisor *s, const AgentRuntime *a) {
+        return agent_is_waiting(s->manager, a);
+}
+
+static double agent_score(Supervisor *s, AgentRuntime *a, usec_t t, bool waiting, bool *ret_decaying) {
         HealthInput in = {
-                .breaker = sa->breaker.state,
-                .failures = breaker_failures_in_window(&sa->breaker, t),
-                .threshold = sa->breaker.config.threshold,
-                .error_rate = health_rate_per_minute(&sa->errors, t),
-                .watchdog_missed = sa->watchdog_at != USEC_INFINITY && t - sa->watchdog_at < sa->breaker.config.window,
-                .report = sa->report,
-                .waiting = agent_is_waiting(sa, a),
+                .breaker = a->breaker.state,
+                .failures = breaker_failures_in_window(&a->breaker, t),
+                .threshold = a->breaker.config.threshold,
+                .error_rate = health_rate_per_minute(&a->errors, t),
+                .watchdog_missed = a->watchdog_at != USEC_INFINITY && t - a->watchdog_at < a->breaker.config.window,
+                .report = a->report,
+                .waiting = waiting,
         };
 
-        in.unit = health_unit_state_from_active_state(active);
+        in.unit = health_unit_state_from_active_state(a->active_state);
         if (in.unit < 0)
                 in.unit = HEALTH_UNIT_ACTIVATING; /* not heard from systemd yet */
-        in.idle_ok = a->lazy && !state_is_active(active) &&
+        in.idle_ok = agent_runtime_is_lazy(a) && !state_is_active(a->active_state) &&
                      (streq_ptr(a->socket_state, "active") || streq_ptr(a->socket_state, "reloading"));
 
-        if (ret_decaying)
-                *ret_decaying = in.failures > 0 || in.error_rate > 0 || in.watchdog_missed;
+        *ret_decaying = in.failures > 0 || in.error_rate > 0 || in.watchdog_missed;
         return round_score(health_agent_score(&in));
 }
 
 static int on_health_timer(sd_event_source *source, uint64_t usec, void *userdata) {
-        supervisor_refresh(userdata);
+        Supervisor *s = userdata;
+
+        manager_queue_state_update(s->manager);
         return 0;
 }
 
-/* Recomputes every agent's score, announces those that moved, and arms the decay timer if needed.
- * Returns whether any score moved. */
-static bool supervisor_update_health(Supervisor *s) {
-        Manager *m = s->manager;
-        usec_t t = now(CLOCK_BOOTTIME);
-        bool decaying = false, changed = false;
-        int r;
-
-        for (size_t i = 0; i < s->n_agents; i++) {
-                SupervisedAgent *sa = s->agents[i];
-                AgentRuntime *a = agent_runtime_of(sa);
-                bool d = false;
-                double score;
-
-                if (!a)
-                        continue;
-                score = agent_score(sa, a, t, &d);
-                decaying = decaying || d;
-                sa->health = score;
-                if (a->health != score) {
-                        a->health = score;
-                        changed = true;
-                        if (!a->leaving)
-                                (void) sd_bus_emit_properties_changed(m->bus, a->object_path, UNIFIED_AGENT_IFACE,
-                                                                      "Health", NULL);
-                }
-        }
+/* While anything in a score decays with time, the scores are looked at again in HEALTH_REFRESH_USEC. */
+static void supervisor_arm_health_timer(Supervisor *s, bool decaying) {
+        int enabled = SD_EVENT_OFF, r;
 
         if (!decaying) {
                 if (s->health_timer)
                         (void) sd_event_source_set_enabled(s->health_timer, SD_EVENT_OFF);
-        } else if (!s->health_timer) {
-                r = sd_event_add_time_relative(m->event, &s->health_timer, CLOCK_BOOTTIME, HEALTH_REFRESH_USEC,
-                                               USEC_PER_SEC, on_health_timer, s);
+                return;
+        }
+        if (!s->health_timer) {
+                r = sd_event_add_time_relative(s->manager->event, &s->health_timer, CLOCK_BOOTTIME,
+                                               HEALTH_REFRESH_USEC, USEC_PER_SEC, on_health_timer, s);
                 if (r < 0)
                         log_warning_errno(r, "Failed to arm the health timer, scores will lag: %m");
-        } else {
-                int enabled = SD_EVENT_OFF;
-
-                (void) sd_event_source_get_enabled(s->health_timer, &enabled);
-                if (enabled == SD_EVENT_OFF) {
-                        (void) sd_event_source_set_time_relative(s->health_timer, HEALTH_REFRESH_USEC);
-                        (void) sd_event_source_set_enabled(s->health_timer, SD_EVENT_ONESHOT);
-                }
+                return;
         }
-        return changed;
-}
-
-/* Something an agent's health depends on moved. The manager recomputes the health with the profile
- * state (supervisor_profile_state()); without a manager to ask, now. */
-static void supervisor_refresh(Supervisor *s) {
-        if (s->callbacks.state_changed)
-                s->callbacks.state_changed(s->manager);
-        else
-                (void) supervisor_update_health(s);
-}
-
-static HealthAgentSummary *supervisor_summaries(Supervisor *s, bool **ret_pending, size_t *ret_n) {
-        Manager *m = s->manager;
-        _cleanup_free_ HealthAgentSummary *sums = NULL;
-        _cleanup_free_ bool *pending = NULL;
-        size_t n = 0;
-
-        sums = calloc(MAX(m->n_agents, (size_t) 1), sizeof(HealthAgentSummary));
-        pending = calloc(MAX(m->n_agents, (size_t) 1), sizeof(bool));
-        if (!sums || !pending)
-                return NULL;
-
-        for (size_t i = 0; i < m->n_agents; i++) {
-                AgentRuntime *a = m->agents[i];
-                SupervisedAgent *sa;
-
-                if (!a)
-                        continue;
-                sa = supervisor_find(s, a->name);
-                sums[n] = (HealthAgentSummary) {
-                        .essential = a->essential,
-                        .breaker = sa ? sa->breaker.state : BREAKER_CLOSED,
-                        .waiting = sa ? agent_is_waiting(sa, a) : manager_agent_is_waiting(m, a),
-                        .score = a->health,
-                };
-                /* An agent held by an open breaker is not coming up: it must not keep the profile
-                 * "starting" forever. */
-                pending[n] = agent_runtime_status(a) == AGENT_STATUS_PENDING && sums[n].breaker != BREAKER_OPEN;
-                n++;
+        (void) sd_event_source_get_enabled(s->health_timer, &enabled);
+        if (enabled == SD_EVENT_OFF) {
+                (void) sd_event_source_set_time_relative(s->health_timer, HEALTH_REFRESH_USEC);
+                (void) sd_event_source_set_enabled(s->health_timer, SD_EVENT_ONESHOT);
         }
-        *ret_pending = TAKE_PTR(pending);
-        *ret_n = n;
-        return TAKE_PTR(sums);
 }
 
 static void supervisor_note_start_done(Supervisor *s, ProfileState state) {
-        usec_t t;
+        usec_t t, *d;
         size_t n;
 
         if (!s->starting_profile || state == PROFILE_STATE_STARTING)
@@ -976,7 +605,7 @@ static void supervisor_note_start_done(Supervisor *s, ProfileState state) {
                         s->starting_profile = mfree(s->starting_profile);
                         return;
                 }
-        usec_t *d = realloc(s->start_durations, sizeof(usec_t) * (n + 1));
+        d = realloc(s->start_durations, sizeof(usec_t) * (n + 1));
         if (!d || strv_consume(&s->start_names, TAKE_PTR(s->starting_profile)) < 0) {
                 if (d)
                         s->start_durations = d;
@@ -988,36 +617,40 @@ static void supervisor_note_start_done(Supervisor *s, ProfileState state) {
 }
 
 ProfileState supervisor_profile_state(Supervisor *s, bool settled, double *ret_health) {
-        _cleanup_free_ HealthAgentSummary *sums = NULL;
-        _cleanup_free_ bool *pending = NULL;
+        Manager *m = s->manager;
+        usec_t t = now(CLOCK_BOOTTIME);
+        bool decaying = false;
         ProfileState state;
-        size_t n = 0;
 
-        (void) supervisor_update_health(s);
-        sums = supervisor_summaries(s, &pending, &n);
-        if (!sums) {
-                SET_IF(ret_health, s->health_score);
-                return profile_state_from_agents(s->manager->agents, s->manager->n_agents, settled);
+        /* The buffers are sized when the agents change (supervisor_agents_changed()). */
+        assert(s->n_allocated >= m->n_agents);
+        for (size_t i = 0; i < m->n_agents; i++) {
+                AgentRuntime *a = m->agents[i];
+                bool waiting = agent_is_waiting(m, a), d = false;
+                double score = agent_score(s, a, t, waiting, &d);
+
+                decaying = decaying || d;
+                if (a->health != score) {
+                        a->health = score;
+                        bus_agent_changed(a, AGENT_DIRTY_HEALTH);
+                }
+                s->summaries[i] = (HealthAgentSummary) {
+                        .essential = agent_runtime_is_essential(a),
+                        .breaker = a->breaker.state,
+                        .waiting = waiting,
+                        .score = score,
+                };
+                /* An agent held by an open breaker is not coming up: it must not keep the profile
+                 * "starting" forever. */
+                s->pending[i] = agent_runtime_status(a) == AGENT_STATUS_PENDING && a->breaker.state != BREAKER_OPEN;
         }
-        state = supervisor_classify_profile(sums, pending, n, settled);
-        s->health_score = round_score(health_profile_score(sums, n));
-        SET_IF(ret_health, s->health_score);
+        supervisor_arm_health_timer(s, decaying);
+
+        state = supervisor_classify_profile(s->summaries, s->pending, m->n_agents, settled);
+        s->health_score = m->active ? round_score(health_profile_score(s->summaries, m->n_agents)) : 1.0;
+        *ret_health = s->health_score;
         supervisor_note_start_done(s, state);
         return state;
-}
-
-double supervisor_health_score(Supervisor *s) {
-        _cleanup_free_ HealthAgentSummary *sums = NULL;
-        _cleanup_free_ bool *pending = NULL;
-        size_t n = 0;
-
-        if (!s->manager->active)
-                return 1.0;
-        sums = supervisor_summaries(s, &pending, &n);
-        if (!sums)
-                return s->health_score;
-        s->health_score = round_score(health_profile_score(sums, n));
-        return s->health_score;
 }
 
 const Histogram *supervisor_recovery_histogram(Supervisor *s) {
@@ -1058,15 +691,11 @@ static void supervisor_schedule_cursor_save(Supervisor *s) {
 
 static int on_journal_event(JournalWatch *w, const JournalEvent *je, usec_t realtime, void *userdata) {
         Supervisor *s = userdata;
-        SupervisedAgent *sa = supervisor_find(s, je->agent);
-        AgentRuntime *a;
+        AgentRuntime *a = manager_find_agent(s->manager, je->agent);
         usec_t t = now(CLOCK_BOOTTIME);
         BreakerEvent ev;
 
         supervisor_schedule_cursor_save(s);
-        if (!sa)
-                return 0;
-        a = agent_runtime_of(sa);
         if (!a || a->leaving)
                 return 0;
 
@@ -1074,44 +703,45 @@ static int on_journal_event(JournalWatch *w, const JournalEvent *je, usec_t real
          * tests) can see which source reported what; error lines and health reports are too frequent. */
         if (je->type == JOURNAL_EVENT_UNIT_FAILED || je->type == JOURNAL_EVENT_OOM_KILL ||
             je->type == JOURNAL_EVENT_WATCHDOG || je->type == JOURNAL_EVENT_DEPENDENCY_FAILED)
-                log_info("Journal: agent %s %s%s%s.", sa->name, journal_event_type_to_string(je->type),
+                log_info("Journal: agent %s %s%s%s.", a->name, journal_event_type_to_string(je->type),
                          je->failure >= 0 ? ", " : "", je->failure >= 0 ? failure_kind_to_string(je->failure) : "");
         else
-                log_debug("Journal: agent %s %s.", sa->name, journal_event_type_to_string(je->type));
+                log_debug("Journal: agent %s %s.", a->name, journal_event_type_to_string(je->type));
 
         if (je->error) {
-                health_rate_add(&sa->errors, t);
-                sa->journal_error_lines++;
+                health_rate_add(&a->errors, t);
+                a->journal_error_lines++;
         }
         switch (je->type) {
         case JOURNAL_EVENT_WATCHDOG:
-                sa->watchdog_at = t;
+                a->watchdog_at = t;
                 break;
         case JOURNAL_EVENT_HEALTH_REPORT:
-                sa->report = je->report;
+                a->report = je->report;
                 break;
         case JOURNAL_EVENT_DEPENDENCY_FAILED:
-                sa->dependency_failed = true;
+                a->dependency_failed = true;
                 break;
         default:
                 break;
         }
 
         if (journal_event_to_breaker_event(je, t, backoff_random_u64(), &ev))
-                agent_feed(sa, &ev, "journal", realtime);
+                agent_feed(s, a, &ev, "journal", realtime);
         else
-                supervisor_refresh(s);
+                manager_queue_state_update(s->manager);
         return 0;
 }
 
 static int supervisor_update_journal_agents(Supervisor *s) {
         _cleanup_strv_free_ char **names = NULL;
+        Manager *m = s->manager;
         int r;
 
         if (!s->journal)
                 return 0;
-        for (size_t i = 0; i < s->n_agents; i++) {
-                r = strv_extend(&names, s->agents[i]->name);
+        for (size_t i = 0; i < m->n_agents; i++) {
+                r = strv_extend(&names, m->agents[i]->name);
                 if (r < 0)
                         return r;
         }
@@ -1142,70 +772,44 @@ int supervisor_start(Supervisor *s) {
 }
 
 /* ---------------------------------------------------------------------------------------------------
- * The supervised set */
+ * The agents */
 
-int supervisor_sync_agents(Supervisor *s) {
+void supervisor_agent_added(Supervisor *s, AgentRuntime *a) {
+        agent_restore(s, a);
+        agent_arm_timer(s, a, a->breaker.deadline);
+}
+
+void supervisor_agent_leaving(Supervisor *s, AgentRuntime *a) {
+        agent_arm_timer(s, a, USEC_INFINITY);
+        agent_forget_saved(s, a);
+}
+
+int supervisor_reserve(Supervisor *s, size_t n) {
+        HealthAgentSummary *sums;
+        bool *pending;
+
+        if (n <= s->n_allocated)
+                return 0;
+        sums = reallocarray(s->summaries, n, sizeof(HealthAgentSummary));
+        if (!sums)
+                return -ENOMEM;
+        s->summaries = sums;
+        pending = reallocarray(s->pending, n, sizeof(bool));
+        if (!pending)
+                return -ENOMEM;
+        s->pending = pending;
+        s->n_allocated = n;
+        return 0;
+}
+
+void supervisor_agents_changed(Supervisor *s, bool timed) {
         Manager *m = s->manager;
         int r;
 
-        /* Forget the agents that left. */
-        for (size_t i = 0; i < s->n_agents;) {
-                SupervisedAgent *sa = s->agents[i];
-
-                if (manager_find_agent(m, sa->name)) {
-                        i++;
-                        continue;
-                }
-                agent_forget_saved(sa);
-                (void) hashmap_remove(s->agents_by_name, sa->name);
-                supervised_agent_free(sa);
-                memmove(s->agents + i, s->agents + i + 1, (s->n_agents - i - 1) * sizeof(SupervisedAgent *));
-                s->n_agents--;
-        }
-
-        for (size_t i = 0; i < m->n_agents; i++) {
-                AgentRuntime *a = m->agents[i];
-                const BreakerConfig *config;
-                SupervisedAgent *sa, **l;
-
-                if (!a)
-                        continue;
-                config = agent_breaker_config(s, a->name);
-                sa = supervisor_find(s, a->name);
-                if (sa) {
-                        if (config)
-                                breaker_set_config(&sa->breaker, config);
-                        continue;
-                }
-                if (!config)
-                        continue;
-
-                r = supervised_agent_new(s, a, config, &sa);
-                if (r < 0)
-                        return r;
-                l = realloc(s->agents, sizeof(SupervisedAgent *) * (s->n_agents + 1));
-                if (!l) {
-                        supervised_agent_free(sa);
-                        return -ENOMEM;
-                }
-                s->agents = l;
-                r = hashmap_put(s->agents_by_name, sa->name, sa);
-                if (r < 0) {
-                        supervised_agent_free(sa);
-                        return r;
-                }
-                s->agents[s->n_agents++] = sa;
-
-                agent_restore(sa);
-                agent_publish_breaker(sa, a);
-                agent_arm_timer(sa, sa->breaker.deadline);
-        }
-
         /* A profile start requested by a switch (not an adoption): time it until it settles. */
-        if (m->active && m->plan) {
-                r = free_and_strdup(&s->starting_profile, m->active->name);
-                if (r < 0)
-                        return r;
+        if (m->active && timed) {
+                if (free_and_strdup(&s->starting_profile, m->active->name) < 0)
+                        log_oom();
                 s->start_requested_at = now(CLOCK_BOOTTIME);
         } else if (!m->active)
                 s->starting_profile = mfree(s->starting_profile);
@@ -1213,60 +817,20 @@ int supervisor_sync_agents(Supervisor *s) {
         r = supervisor_update_journal_agents(s);
         if (r < 0)
                 log_warning_errno(r, "Failed to update the journal matches, ignoring: %m");
-        (void) supervisor_update_health(s);
-        return 0;
 }
 
-bool supervisor_may_start(Supervisor *s, const AgentRuntime *a) {
-        SupervisedAgent *sa = supervisor_find(s, a->name);
-
-        return !sa || sa->breaker.state != BREAKER_OPEN;
-}
-
-void supervisor_start_failed(Supervisor *s, AgentRuntime *a) {
-        SupervisedAgent *sa = supervisor_find(s, a->name);
-
-        if (sa)
-                agent_start_failed(sa, -EIO);
-}
-
-static int supervisor_operator(Supervisor *s, AgentRuntime *a, BreakerEventType type) {
-        SupervisedAgent *sa = supervisor_find(s, a->name);
-        BreakerEvent ev = { .type = type, .now = now(CLOCK_BOOTTIME), .random = backoff_random_u64() };
-
-        if (!sa)
-                return -ENOENT;
-        agent_feed(sa, &ev, "operator", USEC_INFINITY);
-        return 0;
-}
-
-int supervisor_reset_breaker(Supervisor *s, AgentRuntime *a) {
-        return supervisor_operator(s, a, BREAKER_EVENT_RESET);
-}
-
-int supervisor_open_breaker(Supervisor *s, AgentRuntime *a) {
-        return supervisor_operator(s, a, BREAKER_EVENT_FORCE_OPEN);
-}
-
-int supervisor_new(Manager *m, const SupervisorCallbacks *callbacks, Supervisor **ret) {
-        Supervisor *s;
+int supervisor_new(Manager *m, Supervisor **ret) {
+        _cleanup_(supervisor_freep) Supervisor *s = NULL;
         int r;
 
         s = calloc(1, sizeof(Supervisor));
         if (!s)
                 return -ENOMEM;
         s->manager = m;
-        if (callbacks)
-                s->callbacks = *callbacks;
         s->health_score = 1.0;
         s->start_requested_at = USEC_INFINITY;
-        s->agents_by_name = hashmap_new();
-        if (!s->agents_by_name ||
-            asprintf(&s->breaker_dir, "%s/" SUPERVISOR_BREAKER_DIR, m->state_dir) < 0) {
-                hashmap_free(s->agents_by_name);
-                free(s);
+        if (asprintf(&s->breaker_dir, "%s/" SUPERVISOR_BREAKER_DIR, m->state_dir) < 0)
                 return -ENOMEM;
-        }
         /* The boot ID tags the CLOCK_BOOTTIME values in the records. Without it (a sandbox hiding
          * /proc/sys) records still work within the boot, which is all /run/unified lives for anyway. */
         r = sd_id128_get_boot(&s->boot_id);
@@ -1274,7 +838,7 @@ int supervisor_new(Manager *m, const SupervisorCallbacks *callbacks, Supervisor 
                 log_warning_errno(r, "Cannot read the boot ID, breaker records are not tagged with it: %m");
                 s->boot_id = SD_ID128_NULL;
         }
-        *ret = s;
+        *ret = TAKE_PTR(s);
         return 0;
 }
 
@@ -1282,14 +846,12 @@ Supervisor *supervisor_free(Supervisor *s) {
         if (!s)
                 return NULL;
         supervisor_save_cursor(s);
-        for (size_t i = 0; i < s->n_agents; i++)
-                supervised_agent_free(s->agents[i]);
-        free(s->agents);
-        hashmap_free(s->agents_by_name);
         free(s->breaker_dir);
         journal_watch_free(s->journal);
         sd_event_source_disable_unref(s->cursor_timer);
         sd_event_source_disable_unref(s->health_timer);
+        free(s->summaries);
+        free(s->pending);
         free(s->starting_profile);
         strv_free(s->start_names);
         free(s->start_durations);

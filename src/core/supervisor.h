@@ -1,32 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Supervision of the active profile's agents: the glue between systemd (unit signals), the journal and
- * the pure resilience modules. Per agent it keeps a circuit breaker, the health inputs and one
- * CLOCK_BOOTTIME timer; it carries out the breaker's actions (StopUnit, ResetFailedUnit + a new start),
- * announces transitions (Agent PropertiesChanged, Manager BreakerChanged, a journal entry with its own
- * MESSAGE_ID), persists breakers and the journal cursor in the runtime directory, and derives the
- * agents' and the profile's health and the profile's state (docs/resilience.md).
+/* Supervision of the active profile's agents: what systemd's unit signals and the journal say, fed to
+ * each agent's circuit breaker and health inputs (the pure breaker.h and health.h), the breaker's
+ * outcome carried out (its timer, its record in the runtime directory, the stop or the probe through
+ * agent-control.h), and the profile's state and health derived from the agents: the one algorithm for
+ * both (docs/resilience.md).
  *
  * How the manager uses it:
  *
- *     supervisor_new(m, &callbacks, &m->supervisor);      after the bus is attached
- *     supervisor_sync_agents(m->supervisor);             whenever m->agents changed (adopt, switch)
- *     supervisor_start(m->supervisor);                   once, after adoption: follows the journal
- *     supervisor_may_start(m->supervisor, a)             false while the agent's breaker holds it open
- *     supervisor_start_failed(m->supervisor, a)          StartTransientUnit was refused
- *     supervisor_unit_properties(m->supervisor, a, ...)  the service's properties, as systemd sent them
+ *     supervisor_new(m, &m->supervisor);                 after the bus is attached
+ *     supervisor_agent_added(s, a) / _leaving(s, a)     as agents join and leave the active profile
+ *     supervisor_start(s);                               once, after adoption: follows the journal
+ *     supervisor_unit_changed(s, a, old_active, old_sub) after the agent's Unit properties were applied
+ *     supervisor_start_failed(s, a)                      StartTransientUnit was refused
  *     supervisor_reset_breaker() / supervisor_open_breaker()   D-Bus ResetBreaker / OpenBreaker
- *     supervisor_profile_state(), supervisor_health_score()    Manager State / HealthScore
- *
- * Unit state comes from the manager, which subscribes to each unit (one match per unit, not two) and
- * reads every PropertiesChanged and GetAll reply once: it hands what it read of an agent's service on
- * with supervisor_unit_properties(). */
+ *     supervisor_profile_state()                         Manager State and HealthScore */
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <systemd/sd-bus.h>
-#include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
 
 #include "agent-runtime.h"
@@ -37,6 +29,8 @@
 #include "macro.h"
 #include "time-util.h"
 
+typedef struct Manager Manager;
+
 /* Runtime-directory names: one breaker line per agent, one cursor. */
 #define SUPERVISOR_BREAKER_DIR "breaker"
 #define SUPERVISOR_CURSOR_FILE "journal-cursor"
@@ -44,24 +38,6 @@
 #define SUPERVISOR_CURSOR_SAVE_USEC (1 * USEC_PER_SEC)
 
 typedef struct Supervisor Supervisor;
-
-typedef struct SupervisorCallbacks {
-        /* Create and start the agent's transient unit(s) (StartTransientUnit): a half-open probe or an
-         * operator reset, after ResetFailedUnit. A negative return counts as a failed start. */
-        int (*start_agent)(Manager *m, AgentRuntime *a);
-        /* A breaker or a health score moved: recompute and announce Manager State / HealthScore. */
-        void (*state_changed)(Manager *m);
-} SupervisorCallbacks;
-
-/* What systemd last said about an agent's service (PropertiesChanged and GetAll, via the manager). */
-typedef struct UnitView {
-        char *active_state;             /* NULL until first heard */
-        char *sub_state;
-        char *result;
-        uint32_t n_restarts;
-        sd_id128_t invocation;
-        usec_t state_change;            /* StateChangeTimestamp (CLOCK_REALTIME), 0 if unknown */
-} UnitView;
 
 /* A change of a service's state that matters to the breaker, the health and the metrics. */
 typedef enum UnitTransition {
@@ -102,68 +78,42 @@ bool journal_event_to_breaker_event(const JournalEvent *ev, usec_t now, uint64_t
 ProfileState supervisor_classify_profile(const HealthAgentSummary *agents, const bool *pending, size_t n,
                                          bool settled);
 
-typedef struct SupervisedAgent {
-        Supervisor *supervisor;
-        char *name;
-        char *unit;
-        char *socket_unit;              /* lazy agents: stopped with the service while open */
-        char *object_path;
-
-        Breaker breaker;
-        UnitView view;
-        sd_event_source *timer;         /* the breaker's single timer, CLOCK_BOOTTIME */
-
-        HealthRate errors;
-        HealthReport report;
-        usec_t watchdog_at;             /* last watchdog timeout (BOOTTIME), USEC_INFINITY: none */
-        bool dependency_failed;         /* PID 1: the start job failed for a required unit */
-        double health;
-
-        usec_t failed_at;               /* recovery clock (BOOTTIME): failure seen, not active again yet */
-        usec_t starting_at;             /* lazy activation clock: left inactive, not active yet */
-
-        /* For metrics, over the daemon's lifetime. */
-        uint64_t restarts_total;
-        uint64_t journal_error_lines;
-        uint64_t lazy_activations;
-        uint64_t lazy_activation_failures;
-        Histogram lazy_latency;
-} SupervisedAgent;
-
-int supervisor_new(Manager *m, const SupervisorCallbacks *callbacks, Supervisor **ret);
-/* Saves the journal cursor, drops subscriptions and timers; the persisted breakers stay. */
+int supervisor_new(Manager *m, Supervisor **ret);
+/* Saves the journal cursor, drops timers; the persisted breakers stay. */
 Supervisor *supervisor_free(Supervisor *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Supervisor *, supervisor_free);
 
-/* Brings the supervised set in line with m->agents: new agents get a breaker (restored from the
- * runtime directory if a previous daemon left one for this boot), kept agents take the profile's
- * current breaker settings, agents that left are forgotten (their record removed). Also updates the
- * journal matches. */
-int supervisor_sync_agents(Supervisor *s);
+/* A new agent of the active profile: its breaker is restored from the runtime directory if a previous
+ * daemon left one for this boot, and its timer armed. */
+void supervisor_agent_added(Supervisor *s, AgentRuntime *a);
+/* An agent leaves the profile: its timer stops, its record goes. */
+void supervisor_agent_leaving(Supervisor *s, AgentRuntime *a);
+/* Room for the health walk over "n" agents: taken before a switch commits, so that nothing after it
+ * allocates. */
+int supervisor_reserve(Supervisor *s, size_t n);
+/* The set of agents changed (a switch, an adoption): journal matches, the start clock. "timed": a start
+ * requested by a switch, timed until the profile settles (not an adoption). */
+void supervisor_agents_changed(Supervisor *s, bool timed);
 /* Starts following the journal, from the saved cursor if there is one. */
 int supervisor_start(Supervisor *s);
 
-SupervisedAgent *supervisor_find(Supervisor *s, const char *name);
-
-/* Whether the manager may start "a" now: not while its breaker is open. */
-bool supervisor_may_start(Supervisor *s, const AgentRuntime *a);
+/* After the Unit interface's properties of "a"'s service were applied (old_* as they were before):
+ * classifies the transition and feeds the breaker, the recovery and lazy-activation clocks. */
+void supervisor_unit_changed(Supervisor *s, AgentRuntime *a, const char *old_active, const char *old_sub);
 /* systemd refused to create or start the agent's unit: a final failure for the breaker. */
 void supervisor_start_failed(Supervisor *s, AgentRuntime *a);
-/* Properties of "a"'s service unit from systemd: "iface" is org.freedesktop.systemd1.Unit or .Service,
- * "msg" is positioned at the a{sv} (a PropertiesChanged after its interface name, or a GetAll reply).
- * Send the Service part before the Unit part, as systemd's own signals do: the Unit part (ActiveState)
- * is what acts, and reads Result and NRestarts from the Service part. */
-void supervisor_unit_properties(Supervisor *s, AgentRuntime *a, const char *iface, const UnitProperties *p);
+/* The service is failed and systemd confirmed that no restart is coming (agent_confirm_failed()). */
+void supervisor_failed_for_good(Supervisor *s, AgentRuntime *a);
+/* Whether a required agent is down (or PID 1 reported a dependency failure): the agent waits. */
+bool supervisor_agent_is_waiting(Supervisor *s, const AgentRuntime *a);
 
 /* The operator's controls (after polkit): close now and start / open and hold. */
-int supervisor_reset_breaker(Supervisor *s, AgentRuntime *a);
-int supervisor_open_breaker(Supervisor *s, AgentRuntime *a);
+void supervisor_reset_breaker(Supervisor *s, AgentRuntime *a);
+void supervisor_open_breaker(Supervisor *s, AgentRuntime *a);
 
-/* For Manager State / HealthScore (see supervisor_classify_profile()). supervisor_profile_state() also
- * recomputes every agent's health and, if "ret_health" is not NULL, returns the profile's score from
- * the same walk. */
+/* Recomputes every agent's health (marking those that moved) and returns the profile's state, and its
+ * health score in "ret_health". */
 ProfileState supervisor_profile_state(Supervisor *s, bool settled, double *ret_health);
-double supervisor_health_score(Supervisor *s);
 
 /* For metrics. */
 const Histogram *supervisor_recovery_histogram(Supervisor *s);

@@ -109,15 +109,21 @@ struct QueuedCall {
         SystemdClient *client;          /* NULL once the client is gone */
         sd_bus_message *message;        /* until it is sent */
         SystemdCall call;
-        QueuedCall *prev, *next;        /* in the client's queue or in its in-flight list */
+        QueuedCall *prev, *next;        /* in one of the client's queues or in its in-flight list */
 };
+
+/* Calls wait in one of two queues, each in order: urgent ones go first and may use
+ * SYSTEMD_CALLS_URGENT_RESERVE slots beyond the window, which ordinary calls never take. */
+typedef struct CallQueue {
+        QueuedCall *head, *tail;
+} CallQueue;
 
 struct SystemdClient {
         sd_bus *bus;
         sd_event *event;
         sd_event_source *retry;         /* armed when a call could not be sent */
         unsigned max_in_flight;
-        QueuedCall *queue_head, *queue_tail;
+        CallQueue queues[2];            /* [0] ordinary, [1] urgent */
         QueuedCall *in_flight_list;
         unsigned n_queued, n_in_flight, peak_in_flight;
 };
@@ -194,9 +200,23 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static QueuedCall *client_next(SystemdClient *c, CallQueue **ret_queue) {
+        if (c->queues[1].head && c->n_in_flight < c->max_in_flight + SYSTEMD_CALLS_URGENT_RESERVE) {
+                *ret_queue = &c->queues[1];
+                return c->queues[1].head;
+        }
+        if (c->queues[0].head && c->n_in_flight < c->max_in_flight) {
+                *ret_queue = &c->queues[0];
+                return c->queues[0].head;
+        }
+        return NULL;
+}
+
 static void client_dispatch(SystemdClient *c) {
-        while (c->queue_head && c->n_in_flight < c->max_in_flight) {
-                QueuedCall *q = c->queue_head;
+        CallQueue *queue;
+        QueuedCall *q;
+
+        while ((q = client_next(c, &queue))) {
                 sd_bus_slot *slot = NULL;
                 int r;
 
@@ -214,7 +234,7 @@ static void client_dispatch(SystemdClient *c) {
                         (void) sd_event_source_set_enabled(c->retry, SD_EVENT_ONESHOT);
                         return;
                 }
-                list_remove(&c->queue_head, &c->queue_tail, q);
+                list_remove(&queue->head, &queue->tail, q);
                 c->n_queued--;
                 q->message = sd_bus_message_unref(q->message);
                 list_prepend(&c->in_flight_list, NULL, q);
@@ -247,12 +267,13 @@ int systemd_client_new(sd_bus *bus, sd_event *event, unsigned max_in_flight, Sys
 SystemdClient *systemd_client_free(SystemdClient *c) {
         if (!c)
                 return NULL;
-        while (c->queue_head) {
-                QueuedCall *q = c->queue_head;
+        for (size_t i = 0; i < ELEMENTSOF(c->queues); i++)
+                while (c->queues[i].head) {
+                        QueuedCall *q = c->queues[i].head;
 
-                list_remove(&c->queue_head, &c->queue_tail, q);
-                queued_call_free(q);
-        }
+                        list_remove(&c->queues[i].head, &c->queues[i].tail, q);
+                        queued_call_free(q);
+                }
         /* In flight: the bus still runs their callbacks; they just no longer report back here. */
         for (QueuedCall *q = c->in_flight_list; q; q = q->next)
                 q->client = NULL;
@@ -279,6 +300,7 @@ unsigned systemd_client_in_flight_peak(const SystemdClient *c) {
 }
 
 int systemd_client_call(SystemdClient *client, sd_bus_message *m, const SystemdCall *c) {
+        CallQueue *queue;
         QueuedCall *q;
 
         if (!client) {
@@ -295,13 +317,14 @@ int systemd_client_call(SystemdClient *client, sd_bus_message *m, const SystemdC
         if (c)
                 q->call = *c;
 
-        /* Appended: calls reach systemd in the order they were made. */
-        q->prev = client->queue_tail;
-        if (client->queue_tail)
-                client->queue_tail->next = q;
+        /* Appended: calls of a lane reach systemd in the order they were made. */
+        queue = &client->queues[c && c->urgent];
+        q->prev = queue->tail;
+        if (queue->tail)
+                queue->tail->next = q;
         else
-                client->queue_head = q;
-        client->queue_tail = q;
+                queue->head = q;
+        queue->tail = q;
         client->n_queued++;
 
         client_dispatch(client);

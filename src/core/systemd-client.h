@@ -18,10 +18,11 @@
 #include "macro.h"
 #include "plan.h"
 
-/* What the client keeps in flight. The fault engine (at most CHAOS_FAULTS_MAX calls, one per fault) and
- * polkit checks make their calls on the same connection, outside the window: 32 + 64 leaves room under
- * dbus-daemon's 128. */
+/* What the client keeps in flight: ordinary calls (a profile's starts) at most SYSTEMD_CALLS_IN_FLIGHT_MAX,
+ * and urgent ones (a breaker's stop, a fault's lever or undo) up to SYSTEMD_CALLS_URGENT_RESERVE more, so
+ * that they never wait behind a profile start. Every call to systemd goes through here. */
 #define SYSTEMD_CALLS_IN_FLIGHT_MAX 32u
+#define SYSTEMD_CALLS_URGENT_RESERVE 8u
 
 #define SYSTEMD_SERVICE "org.freedesktop.systemd1"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
@@ -34,6 +35,7 @@ typedef struct SystemdCall {
         sd_bus_message_handler_t callback;
         void *userdata;
         sd_bus_destroy_t destroy;
+        bool urgent;                    /* the reserved lane: not behind ordinary calls */
 } SystemdCall;
 
 typedef struct SystemdClient SystemdClient;

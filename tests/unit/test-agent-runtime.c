@@ -17,8 +17,7 @@
 
 typedef struct AgentCase {
         const char *active, *sub, *socket;
-        bool lazy, essential, start_job, start_failed, condition_failed, started;
-        const char *breaker;
+        bool lazy, start_job, start_failed, condition_failed, started;
 } AgentCase;
 
 static AgentRuntime make(const AgentCase *c) {
@@ -26,13 +25,11 @@ static AgentRuntime make(const AgentCase *c) {
                 .active_state = (char *) c->active,
                 .sub_state = (char *) c->sub,
                 .socket_state = (char *) c->socket,
-                .lazy = c->lazy,
-                .essential = c->essential,
+                .socket_unit = c->lazy ? (char *) "unified-x.socket" : NULL,
                 .start_job = c->start_job ? (char *) "/org/freedesktop/systemd1/job/1" : NULL,
                 .start_failed = c->start_failed,
                 .condition_failed = c->condition_failed,
                 .first_start_done = c->started,
-                .breaker = (char *) (c->breaker ?: "closed"),
         };
 }
 
@@ -61,44 +58,6 @@ static void test_status(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 AgentRuntime a = make(&cases[i].a);
                 assert_int_equal(agent_runtime_status(&a), cases[i].want);
-        }
-}
-
-static void test_profile_state(void **state) {
-        static const struct {
-                AgentCase agents[3];
-                size_t n;
-                bool settled;
-                ProfileState want;
-        } cases[] = {
-                { { { .active = "active" }, { .active = "active" } }, 2, false, PROFILE_STATE_RUNNING },
-                { { { .active = "active" }, { .active = "activating" } }, 2, false, PROFILE_STATE_STARTING },
-                /* After the first start is over, an agent coming back is not "starting" the profile. */
-                { { { .active = "active" }, { .active = "activating" } }, 2, true, PROFILE_STATE_DEGRADED },
-                { { { .active = "active" }, { .active = "failed" } }, 2, true, PROFILE_STATE_DEGRADED },
-                { { { .active = "active" }, { .active = "failed", .essential = true } }, 2, true, PROFILE_STATE_FAILED },
-                { { { .active = "active" }, { .active = "activating", .sub = "auto-restart", .essential = true } },
-                  2, true, PROFILE_STATE_DEGRADED },
-                { { { .active = "active" }, { .active = "inactive", .condition_failed = true } }, 2, true,
-                  PROFILE_STATE_RUNNING },
-                { { { .active = "active" }, { .active = "inactive", .lazy = true, .socket = "active" } }, 2, false,
-                  PROFILE_STATE_RUNNING },
-                { { { .active = "active", .breaker = "open" }, { .active = "active" } }, 2, true,
-                  PROFILE_STATE_DEGRADED },
-                { { { .active = "active", .breaker = "open", .essential = true } }, 1, true, PROFILE_STATE_FAILED },
-                { { { .active = "active", .breaker = "half-open", .essential = true } }, 1, true,
-                  PROFILE_STATE_DEGRADED },
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                AgentRuntime a[3], *p[3];
-
-                for (size_t j = 0; j < cases[i].n; j++) {
-                        a[j] = make(&cases[i].agents[j]);
-                        p[j] = &a[j];
-                }
-                assert_string_equal(profile_state_to_string(profile_state_from_agents(p, cases[i].n, cases[i].settled)),
-                                    profile_state_to_string(cases[i].want));
         }
 }
 
@@ -220,6 +179,15 @@ static void test_apply(void **state) {
         assert_int_equal(agent_runtime_apply(&a, false, &unit), 1);
         assert_true(a.condition_failed);
 
+        /* NRestarts is per unit; restarts_total sums it over the units' lifetimes. */
+        service = (UnitProperties) { .has_n_restarts = true, .n_restarts = 2 };
+        assert_int_equal(agent_runtime_apply(&a, false, &service), 1);
+        service.n_restarts = 3;
+        assert_int_equal(agent_runtime_apply(&a, false, &service), 1);
+        service.n_restarts = 1;         /* a new unit of that name */
+        assert_int_equal(agent_runtime_apply(&a, false, &service), 1);
+        assert_int_equal(a.restarts_total, 4);
+
         free(a.active_state);
         free(a.sub_state);
         free(a.result);
@@ -229,7 +197,6 @@ static void test_apply(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status),
-                cmocka_unit_test(test_profile_state),
                 cmocka_unit_test(test_unit_properties_read),
                 cmocka_unit_test(test_apply),
         };

@@ -31,22 +31,22 @@ static void test_parse_signal(void **state) {
 
 static void test_agent_is_healthy(void **state) {
         static const struct {
-                const char *active_state, *sub_state, *breaker;
+                const char *active_state, *sub_state;
+                BreakerState breaker;
                 double health;
                 bool expected;
         } cases[] = {
-                { "active", "running", "closed", 1.0, true },
-                { "active", "running", NULL, 1.0, true },               /* no breaker yet */
-                { "active", "running", "closed", 0.8, true },           /* two failures in the window */
-                { "active", "running", "closed", 0.75, true },
-                { "active", "running", "closed", 0.6, false },          /* reports degraded */
-                { "active", "running", "half-open", 1.0, false },
-                { "active", "running", "open", 1.0, false },
-                { "activating", "auto-restart", "closed", 1.0, false },
-                { "activating", "start", "closed", 1.0, false },
-                { "deactivating", "stop-sigterm", "closed", 1.0, false },
-                { "failed", "failed", "closed", 1.0, false },
-                { "reloading", "reload", "closed", 1.0, true },
+                { "active", "running", BREAKER_CLOSED, 1.0, true },
+                { "active", "running", BREAKER_CLOSED, 0.8, true },           /* two failures in the window */
+                { "active", "running", BREAKER_CLOSED, 0.75, true },
+                { "active", "running", BREAKER_CLOSED, 0.6, false },          /* reports degraded */
+                { "active", "running", BREAKER_HALF_OPEN, 1.0, false },
+                { "active", "running", BREAKER_OPEN, 1.0, false },
+                { "activating", "auto-restart", BREAKER_CLOSED, 1.0, false },
+                { "activating", "start", BREAKER_CLOSED, 1.0, false },
+                { "deactivating", "stop-sigterm", BREAKER_CLOSED, 1.0, false },
+                { "failed", "failed", BREAKER_CLOSED, 1.0, false },
+                { "reloading", "reload", BREAKER_CLOSED, 1.0, true },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -54,7 +54,7 @@ static void test_agent_is_healthy(void **state) {
                         .name = (char *) "a",
                         .active_state = (char *) cases[i].active_state,
                         .sub_state = (char *) cases[i].sub_state,
-                        .breaker = (char *) cases[i].breaker,
+                        .breaker.state = cases[i].breaker,
                         .health = cases[i].health,
                 };
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Tests for the manager's metrics: the page built from a manager (no bus) and a fake cgroup tree, the
- * endpoint bound from unified.conf, and the textfile written on the loop's first iteration. */
+/* Tests for the manager's metrics: the page built from the real manager (in-process, against the fake
+ * systemd of manager-fixture.h) and a fake cgroup tree, the endpoint bound from unified.conf, and the
+ * textfile written on the loop's first iteration. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 
 #define log_case(...) fprintf(stderr, __VA_ARGS__)
 
+#include "manager-fixture.h"
 #include "manager-metrics.h"
 #include "manager.h"
 #include "plan.h"
@@ -39,41 +41,6 @@ static void write_file(const char *rel, const char *text) {
         fclose(f);
 }
 
-static Manager *fake_manager(void) {
-        Manager *m = NULL;
-        ProfileEntry *e;
-        Profile *p;
-        Agent *a;
-        AgentRuntime *rt;
-
-        assert_int_equal(manager_new(&m), 0);
-        p = profile_new();
-        p->name = strdup("p");
-        p->memory_max = 1ULL << 30;
-        a = agent_new();
-        a->name = strdup("a");
-        a->essential = true;
-        a->memory_max = 64ULL << 20;
-        a->cpu_quota = 5000;
-        assert_int_equal(profile_add_agent(p, a), 0);
-        assert_int_equal(agent_runtime_new(a, "p", &rt), 0);
-        rt->manager = m;
-        rt->active_state = strdup("active");
-        assert_int_equal(manager_add_agent(m, rt), 0);
-        m->active = p;
-        m->state = PROFILE_STATE_RUNNING;
-
-        e = calloc(1, sizeof(ProfileEntry));
-        e->manager = m;
-        e->name = strdup("p");
-        e->object_path = strdup("/org/unified1/profile/p");
-        e->path = strdup("/x/p.yaml");
-        m->profiles = calloc(1, sizeof(ProfileEntry *));
-        m->profiles[0] = e;
-        m->n_profiles = 1;
-        return m;
-}
-
 static void test_render_and_serve(void **state) {
         _cleanup_free_ char *conf = NULL, *prom = NULL, *text = NULL, *file = NULL;
         static const char *const expected[] = {
@@ -90,13 +57,25 @@ static void test_render_and_serve(void **state) {
                 "unified_profile_memory_budget_bytes{profile=\"p\"} 1073741824",
                 "unified_health_score 1",
         };
-        ManagerMetrics *mm = NULL;
-        Supervisor *s = NULL;
+        ManagerFixture x;
+        sd_bus_message *reply;
+        ManagerMetrics *mm;
         Manager *m;
         uint16_t port = 0;
         size_t size;
         struct stat st;
 
+        manager_fixture_init(&x, "257.9-1");
+        manager_fixture_write_profile(&x, "p",
+                                      "name: p\n"
+                                      "resources:\n"
+                                      "  memory_max: 1G\n"
+                                      "agents:\n"
+                                      "  - name: a\n"
+                                      "    exec: [/bin/sleep, infinity]\n"
+                                      "    essential: true\n"
+                                      "    memory_max: 64M\n"
+                                      "    cpu_quota: 50%\n");
         assert_non_null(mkdtemp(tmp));
         write_file("cg/" UNIFIED_SLICE "/unified-a.service/memory.current", "1234\n");
         write_file("cg/" UNIFIED_SLICE "/unified-a.service/memory.max", "67108864\n");
@@ -113,14 +92,15 @@ static void test_render_and_serve(void **state) {
         assert_int_equal(setenv("UNIFIED_CONFIG_FILE", conf, 1), 0);
         assert_true(asprintf(&file, "%s/cg", tmp) > 0);
         assert_int_equal(setenv("UNIFIED_CGROUP_ROOT", file, 1), 0);
-        free(file);
-        assert_true(asprintf(&file, "%s/run", tmp) > 0);
-        assert_int_equal(setenv("UNIFIED_RUNTIME_DIR", file, 1), 0);
 
-        m = fake_manager();
-        assert_int_equal(supervisor_new(m, NULL, &s), 0);
-        assert_int_equal(supervisor_sync_agents(s), 0);
-        assert_int_equal(manager_metrics_new(m, s, &mm), 0);
+        manager_fixture_start_manager(&x);
+        m = x.manager;
+        mm = m->metrics;
+        assert_non_null(mm);
+        reply = manager_fixture_call(&x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "StartProfile", NULL, "s", "p");
+        assert_non_null(reply);
+        reply = sd_bus_message_unref(reply);
+        assert_true(manager_fixture_wait_state(&x, "running", 10 * USEC_PER_SEC));
 
         assert_int_equal(manager_metrics_get_port(mm, &port), 0);
         log_case("listening on port %u\n", port);
@@ -138,14 +118,11 @@ static void test_render_and_serve(void **state) {
         assert_non_null(strstr(text, "unified_scrape_duration_seconds "));
         assert_non_null(strstr(text, "# EOF\n"));
 
-        /* The textfile timer fires at once. */
-        assert_true(sd_event_run(m->event, 100 * 1000) >= 0);
+        /* The textfile timer fired at once. */
         assert_int_equal(stat(prom, &st), 0);
         assert_true(st.st_size > 0);
 
-        manager_metrics_free(mm);
-        supervisor_free(s);
-        manager_free(m);
+        manager_fixture_done(&x);
         (void) unlink(prom);
         free(text);
         text = NULL;

@@ -513,6 +513,33 @@ static void test_open_breaker_holds_agent(void **state) {
         assert_true(manager_fixture_wait_state(x, "running", WAIT));
 }
 
+/* Breakers live in the runtime directory: a new daemon finds them as they were, and a stopped profile's
+ * records go with it. */
+static void test_breakers_survive_restart(void **state) {
+        ManagerFixture *x = *state;
+        char path[512];
+
+        manager_fixture_start_manager(x);
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        call_s(x, "OpenBreaker", "hub");
+        assert_true(manager_fixture_wait_state(x, "failed", WAIT));
+        snprintf(path, sizeof(path), "%s/breaker/hub", x->runtime_dir);
+        assert_int_equal(access(path, F_OK), 0);
+        manager_fixture_stop_manager(x);
+
+        manager_fixture_start_manager(x);
+        assert_true(manager_fixture_wait_agent(x, "hub", "Breaker", "open", WAIT));
+        assert_true(manager_fixture_wait_state(x, "failed", WAIT));
+        /* Forced open stays open: no probe. */
+        manager_fixture_pump_for(x, 400 * USEC_PER_MSEC);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-hub.service"), 1);
+
+        call_s(x, "StopProfile", "alpha");
+        assert_true(manager_fixture_wait_state(x, "inactive", WAIT));
+        assert_int_equal(access(path, F_OK), -1);
+}
+
 static void test_refused_start(void **state) {
         ManagerFixture *x = *state;
 
@@ -936,6 +963,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_crash_loop_opens_breaker_then_probe_closes_it, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_essential_agent_fails_profile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_open_breaker_holds_agent, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_breakers_survive_restart, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refused_start, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_condition_false_is_not_a_failure, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_agent, setup, teardown),

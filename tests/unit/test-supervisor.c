@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* Tests for the supervision glue: unit state transitions and journal events as breaker events (tables),
- * the profile state from breakers, and the breaker records in the runtime directory surviving a new
- * supervisor (a daemon restart), with a manager that has no bus. */
+ * and the profile state from breakers. The supervisor at work is tested in-process (test-manager.c). */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -234,120 +233,6 @@ static void test_classify_profile(void **state) {
         }
 }
 
-/* A manager without a bus: the supervisor's calls to systemd fail (and are logged), its own state,
- * records and classification are real. */
-static Manager *fake_manager(const char *dir) {
-        Manager *m = NULL;
-        Profile *p;
-
-        assert_int_equal(setenv("UNIFIED_RUNTIME_DIR", dir, 1), 0);
-        assert_int_equal(manager_new(&m), 0);
-        p = profile_new();
-        assert_non_null(p);
-        p->name = strdup("test");
-        for (int i = 0; i < 2; i++) {
-                Agent *a = agent_new();
-                AgentRuntime *rt;
-
-                assert_non_null(a);
-                a->name = strdup(i == 0 ? "core" : "extra");
-                a->essential = i == 0;
-                assert_int_equal(profile_add_agent(p, a), 0);
-                assert_int_equal(agent_runtime_new(a, p->name, &rt), 0);
-                rt->manager = m;
-                rt->active_state = strdup("active");
-                assert_int_equal(manager_add_agent(m, rt), 0);
-        }
-        m->active = p;
-        return m;
-}
-
-static int starts;
-
-static int count_start(Manager *m, AgentRuntime *a) {
-        starts++;
-        return 0;
-}
-
-static void test_persistence(void **state) {
-        char dir[] = "/tmp/test-supervisor-XXXXXX";
-        _cleanup_free_ char *path = NULL, *line = NULL;
-        SupervisorCallbacks cb = { .start_agent = count_start };
-        Supervisor *s = NULL;
-        Manager *m;
-        size_t n = 0;
-        FILE *f;
-
-        assert_non_null(mkdtemp(dir));
-        m = fake_manager(dir);
-
-        assert_int_equal(supervisor_new(m, &cb, &s), 0);
-        assert_int_equal(supervisor_sync_agents(s), 0);
-        assert_non_null(supervisor_find(s, "core"));
-        assert_non_null(supervisor_find(s, "extra"));
-        assert_int_equal(supervisor_profile_state(s, true, NULL), PROFILE_STATE_RUNNING);
-
-        /* systemd refused to start "extra": a final failure, the breaker opens, the profile degrades. */
-        supervisor_start_failed(s, m->agents[1]);
-        assert_string_equal(m->agents[1]->breaker, "open");
-        assert_int_equal(m->agents[1]->breaker_trips, 1);
-        assert_false(supervisor_may_start(s, m->agents[1]));
-        assert_true(supervisor_may_start(s, m->agents[0]));
-        assert_int_equal(supervisor_profile_state(s, true, NULL), PROFILE_STATE_DEGRADED);
-        assert_true(supervisor_health_score(s) < 1.0);
-
-        /* The operator holds "core" open: the essential agent fails the profile. */
-        assert_int_equal(supervisor_open_breaker(s, m->agents[0]), 0);
-        assert_string_equal(m->agents[0]->breaker, "open");
-        assert_int_equal(m->agents[0]->breaker_trips, 0); /* a forced open is not a trip */
-        assert_int_equal(supervisor_profile_state(s, true, NULL), PROFILE_STATE_FAILED);
-
-        assert_true(asprintf(&path, "%s/breaker/extra", dir) > 0);
-        f = fopen(path, "re");
-        assert_non_null(f);
-        assert_true(getline(&line, &n, f) > 0);
-        fclose(f);
-        log_case("record: %s", line);
-        assert_non_null(strstr(line, "state=open"));
-
-        /* A new daemon: the same breakers come back from the runtime directory. */
-        s = supervisor_free(s);
-        free(m->agents[0]->breaker);
-        m->agents[0]->breaker = strdup("closed");
-        free(m->agents[1]->breaker);
-        m->agents[1]->breaker = strdup("closed");
-        assert_int_equal(supervisor_new(m, &cb, &s), 0);
-        assert_int_equal(supervisor_sync_agents(s), 0);
-        assert_string_equal(m->agents[0]->breaker, "open");
-        assert_string_equal(m->agents[1]->breaker, "open");
-        assert_int_equal(m->agents[1]->breaker_trips, 1);
-        assert_true(supervisor_find(s, "core")->breaker.forced);
-        assert_int_equal(supervisor_profile_state(s, true, NULL), PROFILE_STATE_FAILED);
-
-        /* The profile stops: the agents and their records go. */
-        for (size_t i = 0; i < m->n_agents; i++) {
-                /* Out of the index first: agents_by_name borrows the names it is keyed by. */
-                (void) hashmap_remove(m->agents_by_name, m->agents[i]->name);
-                agent_runtime_free(m->agents[i]);
-        }
-        m->n_agents = 0;
-        assert_int_equal(supervisor_sync_agents(s), 0);
-        assert_null(supervisor_find(s, "extra"));
-        assert_int_equal(access(path, F_OK), -1);
-
-        supervisor_free(s);
-        manager_free(m);
-        (void) unlink(path);
-        free(path);
-        assert_true(asprintf(&path, "%s/breaker", dir) > 0);
-        (void) rmdir(path);
-        free(path);
-        path = NULL;
-        assert_true(asprintf(&path, "%s/journal-cursor", dir) > 0);
-        (void) unlink(path);
-        (void) rmdir(dir);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_unit_transition_classify),
@@ -355,7 +240,6 @@ int main(void) {
                 cmocka_unit_test(test_unit_transition_to_breaker_event),
                 cmocka_unit_test(test_journal_event_to_breaker_event),
                 cmocka_unit_test(test_classify_profile),
-                cmocka_unit_test(test_persistence),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
