@@ -45,10 +45,6 @@
 /* The cloud LLM gateway: what an outage takes down unless told otherwise. */
 #define CHAOS_OUTAGE_DEFAULT_AGENT "llm-cloud-gateway"
 
-#define BUS_ERROR_AGENT_NOT_RUNNING "org.unified1.Error.AgentNotRunning"
-#define BUS_ERROR_NO_ELIGIBLE_AGENT "org.unified1.Error.NoEligibleAgent"
-#define BUS_ERROR_FAULT_FAILED "org.unified1.Error.FaultFailed"
-
 #define ACTION_INJECT_FAULTS "org.unified1.inject-faults"
 
 typedef struct Chaos Chaos;

@@ -199,6 +199,9 @@ int manager_new(Manager **ret) {
         n = sysconf(_SC_NPROCESSORS_ONLN);
         m->n_cpus = n > 0 ? (unsigned) n : 1;
 
+        r = bus_error_add_map();
+        if (r < 0)
+                return r;
         r = polkit_registry_new(&m->polkit);
         if (r < 0)
                 return r;
