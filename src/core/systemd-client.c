@@ -3,10 +3,12 @@
 /* Asynchronous calls to systemd's manager, built from planner data. */
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "log.h"
 #include "time-util.h"
 
@@ -107,8 +109,10 @@ int unit_spec_append(sd_bus_message *m, const UnitSpec *spec) {
 typedef struct QueuedCall QueuedCall;
 struct QueuedCall {
         SystemdClient *client;          /* NULL once the client is gone */
-        sd_bus_message *message;        /* until it is sent */
+        sd_bus_message *message;        /* kept while in flight too: a transient failure sends it again */
         SystemdCall call;
+        unsigned attempts;              /* sent this many times */
+        sd_event_source *retry;         /* waiting to be queued again */
         QueuedCall *prev, *next;        /* in one of the client's queues or in its in-flight list */
 };
 
@@ -126,6 +130,8 @@ struct SystemdClient {
         CallQueue queues[2];            /* [0] ordinary, [1] urgent */
         QueuedCall *in_flight_list;
         unsigned n_queued, n_in_flight, peak_in_flight;
+        QueuedCall *retry_list;         /* transient failures waiting for their backoff */
+        unsigned n_retries;             /* over the client's lifetime */
 };
 
 /* How soon a call that failed to go out (out of memory, the write buffer full) is tried again. */
@@ -158,6 +164,7 @@ static QueuedCall *queued_call_free(QueuedCall *q) {
                 return NULL;
         if (q->call.destroy)
                 q->call.destroy(q->call.userdata);
+        sd_event_source_disable_unref(q->retry);
         sd_bus_message_unref(q->message);
         return mfree(q);
 }
@@ -175,9 +182,78 @@ static void systemd_call_abandon(const SystemdCall *c) {
                 c->destroy(c->userdata);
 }
 
+static void client_enqueue(SystemdClient *client, QueuedCall *q, bool front);
+
+/* What the bus, not systemd, answered: the call never reached systemd, or its answer got lost. */
+static bool reply_is_transient(sd_bus_message *reply) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        return e && sd_bus_error_has_names(e, SD_BUS_ERROR_LIMITS_EXCEEDED, SD_BUS_ERROR_NO_REPLY,
+                                           SD_BUS_ERROR_TIMEOUT);
+}
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        QueuedCall *q = userdata;
+        SystemdClient *c = q->client;
+
+        q->retry = sd_event_source_disable_unref(q->retry);
+        list_remove(&c->retry_list, NULL, q);
+        client_enqueue(c, q, true);
+        return 0;
+}
+
+/* The same call again, a fresh message with the same body (a sent one cannot be sent twice), after an
+ * exponential backoff with jitter. Takes over "q"'s callback; false if it cannot. */
+static bool call_retry(QueuedCall *q) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        SystemdClient *c = q->client;
+        QueuedCall *n;
+        usec_t delay;
+        int r;
+
+        if (!c || !c->event || q->attempts >= SYSTEMD_CALL_ATTEMPTS_MAX)
+                return false;
+        r = sd_bus_message_new_method_call(c->bus, &m, sd_bus_message_get_destination(q->message),
+                                           sd_bus_message_get_path(q->message),
+                                           sd_bus_message_get_interface(q->message),
+                                           sd_bus_message_get_member(q->message));
+        if (r >= 0)
+                r = sd_bus_message_rewind(q->message, true);
+        if (r >= 0)
+                r = sd_bus_message_copy(m, q->message, true);
+        if (r < 0)
+                return false;
+        n = calloc(1, sizeof(QueuedCall));
+        if (!n)
+                return false;
+        /* Half the curve as a floor: a retry is never sooner than half its step. */
+        delay = backoff_delay(&(BackoffConfig) { .initial = SYSTEMD_CALL_RETRY_BASE_USEC,
+                                                 .max = SYSTEMD_CALL_RETRY_MAX_USEC,
+                                                 .floor = SYSTEMD_CALL_RETRY_BASE_USEC / 2 },
+                              q->attempts - 1, backoff_random_u64());
+        r = sd_event_add_time_relative(c->event, &n->retry, CLOCK_MONOTONIC, delay, 0, on_retry_timer, n);
+        if (r < 0) {
+                free(n);
+                return false;
+        }
+        n->client = c;
+        n->message = TAKE_PTR(m);
+        n->call = q->call;
+        n->attempts = q->attempts;
+        q->call = (SystemdCall) {};
+        list_prepend(&c->retry_list, NULL, n);
+        c->n_retries++;
+        log_debug("%s() failed transiently (attempt %u), trying again in %" PRIu64 " ms.",
+                  sd_bus_message_get_member(n->message), n->attempts, delay / USEC_PER_MSEC);
+        return true;
+}
+
 static int on_call_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         QueuedCall *q = userdata;
 
+        /* Never an agent's failure: the bus refused or lost the call. */
+        if (reply_is_transient(reply) && call_retry(q))
+                return 0;
         return q->call.callback ? q->call.callback(reply, q->call.userdata, ret_error) : 0;
 }
 
@@ -236,7 +312,7 @@ static void client_dispatch(SystemdClient *c) {
                 }
                 list_remove(&queue->head, &queue->tail, q);
                 c->n_queued--;
-                q->message = sd_bus_message_unref(q->message);
+                q->attempts++;
                 list_prepend(&c->in_flight_list, NULL, q);
                 c->n_in_flight++;
                 c->peak_in_flight = MAX(c->peak_in_flight, c->n_in_flight);
@@ -274,9 +350,18 @@ SystemdClient *systemd_client_free(SystemdClient *c) {
                         list_remove(&c->queues[i].head, &c->queues[i].tail, q);
                         queued_call_free(q);
                 }
-        /* In flight: the bus still runs their callbacks; they just no longer report back here. */
-        for (QueuedCall *q = c->in_flight_list; q; q = q->next)
+        while (c->retry_list) {
+                QueuedCall *q = c->retry_list;
+
+                list_remove(&c->retry_list, NULL, q);
+                queued_call_free(q);
+        }
+        /* In flight: the bus still runs their callbacks; they just no longer report back here, nor retry.
+         * Their messages reference the bus, which must be free to go. */
+        for (QueuedCall *q = c->in_flight_list; q; q = q->next) {
                 q->client = NULL;
+                q->message = sd_bus_message_unref(q->message);
+        }
         sd_event_source_disable_unref(c->retry);
         sd_event_unref(c->event);
         sd_bus_unref(c->bus);
@@ -299,8 +384,11 @@ unsigned systemd_client_in_flight_peak(const SystemdClient *c) {
         return c->peak_in_flight;
 }
 
+unsigned systemd_client_retries(const SystemdClient *c) {
+        return c->n_retries;
+}
+
 int systemd_client_call(SystemdClient *client, sd_bus_message *m, const SystemdCall *c) {
-        CallQueue *queue;
         QueuedCall *q;
 
         if (!client) {
@@ -316,19 +404,27 @@ int systemd_client_call(SystemdClient *client, sd_bus_message *m, const SystemdC
         q->message = sd_bus_message_ref(m);
         if (c)
                 q->call = *c;
-
-        /* Appended: calls of a lane reach systemd in the order they were made. */
-        queue = &client->queues[c && c->urgent];
-        q->prev = queue->tail;
-        if (queue->tail)
-                queue->tail->next = q;
-        else
-                queue->head = q;
-        queue->tail = q;
-        client->n_queued++;
-
-        client_dispatch(client);
+        client_enqueue(client, q, false);
         return 0;
+}
+
+/* Appended: calls of a lane reach systemd in the order they were made; a retry goes first. */
+static void client_enqueue(SystemdClient *client, QueuedCall *q, bool front) {
+        CallQueue *queue = &client->queues[q->call.urgent];
+
+        if (front)
+                list_prepend(&queue->head, &queue->tail, q);
+        else {
+                q->prev = queue->tail;
+                q->next = NULL;
+                if (queue->tail)
+                        queue->tail->next = q;
+                else
+                        queue->head = q;
+                queue->tail = q;
+        }
+        client->n_queued++;
+        client_dispatch(client);
 }
 
 static int new_manager_call(sd_bus *bus, const char *method, sd_bus_message **ret) {

@@ -23,6 +23,12 @@
  * that they never wait behind a profile start. Every call to systemd goes through here. */
 #define SYSTEMD_CALLS_IN_FLIGHT_MAX 32u
 #define SYSTEMD_CALLS_URGENT_RESERVE 8u
+/* A call the bus refused (LimitsExceeded) or whose answer it lost (NoReply, Timeout) never reached
+ * systemd's decision: it is sent again, up to this many times in all, after 100 ms, 200 ms, ... (with
+ * jitter, at most 2 s), and its callback sees only the last answer. */
+#define SYSTEMD_CALL_ATTEMPTS_MAX 5u
+#define SYSTEMD_CALL_RETRY_BASE_USEC (100 * USEC_PER_MSEC)
+#define SYSTEMD_CALL_RETRY_MAX_USEC (2 * USEC_PER_SEC)
 
 #define SYSTEMD_SERVICE "org.freedesktop.systemd1"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
@@ -53,6 +59,8 @@ unsigned systemd_client_in_flight(const SystemdClient *c);
 unsigned systemd_client_queued(const SystemdClient *c);
 /* The most calls that were ever in flight at once. */
 unsigned systemd_client_in_flight_peak(const SystemdClient *c);
+/* Calls sent again after a transient failure. */
+unsigned systemd_client_retries(const SystemdClient *c);
 
 /* Sends "m" (a method call built on the client's bus) now or when the window has room. "c" may be NULL
  * when no reply is wanted; on error its "destroy" has run already. The same holds for the calls below. */
