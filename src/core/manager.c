@@ -202,10 +202,10 @@ int manager_new(Manager **ret) {
         r = bus_error_add_map();
         if (r < 0)
                 return r;
-        r = polkit_registry_new(&m->polkit);
+        r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
-        r = sd_event_default(&m->event);
+        r = polkit_registry_new(m->event, &m->polkit);
         if (r < 0)
                 return r;
         /* WATCHDOG=1 from the loop itself whenever $WATCHDOG_USEC asks for it. */

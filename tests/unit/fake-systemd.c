@@ -100,6 +100,7 @@ typedef struct Behaviour {
         char *unit;
         FakeStart how;
         char *error;
+        unsigned refusals;              /* FAKE_START_REFUSE: this many, then FAKE_START_OK; 0: always */
 } Behaviour;
 
 typedef struct Verdict {
@@ -146,7 +147,7 @@ struct FakeSystemd {
         size_t n_behaviours;
         Verdict *verdicts;
         size_t n_verdicts;
-        unsigned n_checks, n_checks_pending;
+        unsigned n_checks, n_checks_pending, peak_checks_pending;
         usec_t stop_usec;
 };
 
@@ -689,8 +690,11 @@ static int method_start_transient_unit(sd_bus_message *m, void *userdata, sd_bus
                 return r;
         record_call(f, "StartTransientUnit", name);
         b = behaviour_of(f, name);
-        if (b && b->how == FAKE_START_REFUSE)
+        if (b && b->how == FAKE_START_REFUSE) {
+                if (b->refusals > 0 && --((Behaviour *) b)->refusals == 0)
+                        ((Behaviour *) b)->how = FAKE_START_OK;
                 return sd_bus_error_setf(error, b->error, "Refused to start %s (fake).", name);
+        }
         u = unit_find(f, name);
         if (u)
                 return sd_bus_error_setf(error, "org.freedesktop.systemd1.UnitExists", "Unit %s was already loaded "
@@ -1164,6 +1168,7 @@ static int method_check_authorization(sd_bus_message *m, void *userdata, sd_bus_
                 return r;
         f->n_checks++;
         f->n_checks_pending++;
+        f->peak_checks_pending = MAX(f->peak_checks_pending, f->n_checks_pending);
         v = verdict_of(f, action);
         c = calloc(1, sizeof(PendingCheck));
         die_if(!c, "calloc");
@@ -1347,6 +1352,7 @@ static void do_set_start(FakeSystemd *f, void *userdata) {
                 die_if(!b->unit, "strdup");
         }
         b->how = a->how;
+        b->refusals = a->ret_n;
         set_string(&b->error, a->s);
 }
 
@@ -1354,8 +1360,9 @@ void fake_systemd_set_start(FakeSystemd *f, const char *unit, FakeStart how) {
         fake_systemd_exec(f, do_set_start, &(Args) { .unit = unit, .how = how });
 }
 
-void fake_systemd_refuse(FakeSystemd *f, const char *unit, const char *error_name) {
-        fake_systemd_exec(f, do_set_start, &(Args) { .unit = unit, .how = FAKE_START_REFUSE, .s = error_name });
+void fake_systemd_refuse(FakeSystemd *f, const char *unit, const char *error_name, unsigned times) {
+        fake_systemd_exec(f, do_set_start,
+                          &(Args) { .unit = unit, .how = FAKE_START_REFUSE, .s = error_name, .ret_n = times });
 }
 
 static void do_set_stop_time(FakeSystemd *f, void *userdata) {
@@ -1516,6 +1523,7 @@ static void do_polkit_checks(FakeSystemd *f, void *userdata) {
 
         a->ret_n = f->n_checks;
         a->ret_n2 = f->n_checks_pending;
+        a->delay = f->peak_checks_pending;
 }
 
 unsigned fake_polkit_checks(FakeSystemd *f, unsigned *ret_pending) {
@@ -1525,4 +1533,11 @@ unsigned fake_polkit_checks(FakeSystemd *f, unsigned *ret_pending) {
         if (ret_pending)
                 *ret_pending = a.ret_n2;
         return a.ret_n;
+}
+
+unsigned fake_polkit_peak_pending(FakeSystemd *f) {
+        Args a = {};
+
+        fake_systemd_exec(f, do_polkit_checks, &a);
+        return (unsigned) a.delay;
 }

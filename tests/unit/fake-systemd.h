@@ -50,8 +50,9 @@ void fake_systemd_exec(FakeSystemd *f, void (*fn)(FakeSystemd *f, void *userdata
 
 /* How the next starts of "unit" go (kept until changed). */
 void fake_systemd_set_start(FakeSystemd *f, const char *unit, FakeStart how);
-/* StartTransientUnit of "unit" is answered with the D-Bus error "name" (FAKE_START_REFUSE). */
-void fake_systemd_refuse(FakeSystemd *f, const char *unit, const char *error_name);
+/* StartTransientUnit of "unit" is answered with the D-Bus error "name" (FAKE_START_REFUSE), "times" times
+ * and then started as usual (0: every time). */
+void fake_systemd_refuse(FakeSystemd *f, const char *unit, const char *error_name, unsigned times);
 
 /* How long a stop takes (default: a millisecond). */
 void fake_systemd_set_stop_time(FakeSystemd *f, usec_t usec);
@@ -81,3 +82,5 @@ unsigned fake_systemd_count_units(FakeSystemd *f, const char *prefix, const char
 void fake_polkit_set(FakeSystemd *f, const char *action, FakeVerdict verdict, usec_t delay);
 /* CheckAuthorization calls so far, and those not answered yet. */
 unsigned fake_polkit_checks(FakeSystemd *f, unsigned *ret_pending);
+/* The most CheckAuthorization calls that were unanswered at once. */
+unsigned fake_polkit_peak_pending(FakeSystemd *f);

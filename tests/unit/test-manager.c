@@ -20,7 +20,9 @@
 
 #include "fs-util.h"
 #include "manager-fixture.h"
+#include "polkit.h"
 #include "state.h"
+#include "systemd-client.h"
 #include "strv.h"
 
 #define WAIT (10 * USEC_PER_SEC)
@@ -544,11 +546,34 @@ static void test_refused_start(void **state) {
         ManagerFixture *x = *state;
 
         /* systemd refuses the unit (a property it rejects, say): a failure for the breaker. */
-        fake_systemd_refuse(x->fake, "unified-helper.service", SD_BUS_ERROR_INVALID_ARGS);
+        fake_systemd_refuse(x->fake, "unified-helper.service", SD_BUS_ERROR_INVALID_ARGS, 0);
         manager_fixture_start_manager(x);
         start_profile(x, "alpha");
         assert_true(manager_fixture_wait_state(x, "degraded", WAIT));
         assert_true(manager_fixture_wait_agent(x, "hub", "ActiveState", "active", WAIT));
+}
+
+/* The bus, not systemd, refused (a flood of other calls hit the connection's limit): tried again, never
+ * counted as the agent's failure. */
+static void test_transient_errors_are_retried(void **state) {
+        ManagerFixture *x = *state;
+
+        fake_systemd_refuse(x->fake, "unified-helper.service", SD_BUS_ERROR_LIMITS_EXCEEDED, 2);
+        fake_systemd_refuse(x->fake, "unified-worker.service", SD_BUS_ERROR_NO_REPLY, 1);
+        manager_fixture_start_manager(x);
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-helper.service"), 3);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-worker.service"), 2);
+        assert_true(manager_fixture_wait_agent(x, "helper", "Breaker", "closed", WAIT));
+        assert_int_equal(systemd_client_retries(x->manager->systemd), 3);
+
+        /* Past the attempts it is an answer like any other. */
+        fake_systemd_refuse(x->fake, "unified-extra.service", SD_BUS_ERROR_LIMITS_EXCEEDED, 0);
+        start_profile(x, "beta");
+        assert_true(manager_fixture_wait_state(x, "degraded", 2 * WAIT));
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-extra.service"),
+                         SYSTEMD_CALL_ATTEMPTS_MAX);
 }
 
 static void test_condition_false_is_not_a_failure(void **state) {
@@ -695,6 +720,93 @@ static void test_polkit(void **state) {
         /* Root is not asked. */
         call_s(x, "RestartAgent", "hub");
         assert_int_equal(fake_polkit_checks(x->fake, NULL), 6);
+}
+
+/* "n" calls of Manager.member(s arg) as nobody, sent without waiting, then the caller hangs up. */
+static void flood_as_nobody(ManagerFixture *x, unsigned n, const char *member, const char *arg) {
+        pid_t pid;
+        int status;
+
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                sd_bus *bus = NULL;
+
+                if (setresgid(NOBODY, NOBODY, NOBODY) < 0 || setresuid(NOBODY, NOBODY, NOBODY) < 0 ||
+                    sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, x->bus.address) < 0 ||
+                    sd_bus_set_bus_client(bus, 1) < 0 || sd_bus_start(bus) < 0)
+                        _exit(2);
+                for (unsigned i = 0; i < n; i++) {
+                        sd_bus_message *m = NULL;
+
+                        if (sd_bus_message_new_method_call(bus, &m, UNIFIED_BUS_NAME, UNIFIED_OBJECT_PATH,
+                                                           UNIFIED_MANAGER_IFACE, member) < 0 ||
+                            sd_bus_message_append(m, "s", arg) < 0 || sd_bus_send(bus, m, NULL) < 0)
+                                _exit(3);
+                        sd_bus_message_unref(m);
+                }
+                (void) sd_bus_flush(bus);
+                _exit(0);
+        }
+        /* The daemon reads the calls while the child writes them. */
+        while (waitpid(pid, &status, WNOHANG) == 0)
+                manager_fixture_pump_for(x, 5 * USEC_PER_MSEC);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static bool registry_empty(ManagerFixture *x, void *userdata) {
+        return polkit_registry_size(x->manager->polkit) == 0;
+}
+
+/* A hostile local user floods the daemon with calls that need polkit, with a slow polkit, and hangs up:
+ * the checks in flight stay bounded, the daemon's own calls to systemd do not fail, and nothing of the
+ * flood is left behind. */
+static void test_polkit_flood(void **state) {
+        ManagerFixture *x = *state;
+
+        if (geteuid() != 0)
+                skip();
+        manager_fixture_start_manager(x);
+        fake_polkit_set(x->fake, "org.unified1.manage-profiles", FAKE_POLKIT_DENY, 1 * USEC_PER_SEC);
+        flood_as_nobody(x, 300, "StartProfile", "beta");
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+
+        assert_true(fake_polkit_peak_pending(x->fake) <= POLKIT_QUERIES_PER_UID_MAX);
+        assert_true(fake_polkit_checks(x->fake, NULL) <= POLKIT_QUERIES_PER_UID_MAX);
+        assert_int_equal(systemd_client_retries(x->manager->systemd), 0);
+        assert_true(manager_fixture_wait_agent(x, "helper", "Breaker", "closed", WAIT));
+        /* The answers come for callers that are gone: consumed all the same. */
+        assert_true(manager_fixture_pump(x, registry_empty, NULL, WAIT));
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-extra.service"), 0);
+}
+
+static bool polkit_asked(ManagerFixture *x, void *userdata) {
+        unsigned pending;
+
+        (void) fake_polkit_checks(x->fake, &pending);
+        return pending > 0;
+}
+
+/* The second pass returns early (the agent left while polkit thought): the verdict is dropped later. */
+static void test_polkit_unclaimed_verdict(void **state) {
+        ManagerFixture *x = *state;
+        Caller c = {};
+
+        if (geteuid() != 0)
+                skip();
+        manager_fixture_start_manager(x);
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        fake_polkit_set(x->fake, "org.unified1.manage-agents", FAKE_POLKIT_ALLOW, 300 * USEC_PER_MSEC);
+        caller_start(x, &c, "RestartAgent", "helper", false);
+        /* polkit is thinking; meanwhile the agent leaves with a switch. */
+        assert_true(manager_fixture_pump(x, polkit_asked, NULL, WAIT));
+        start_profile(x, "beta");
+        assert_string_equal(caller_wait(x, &c), "org.unified1.Error.NoSuchAgent");
+        assert_int_equal(polkit_registry_size(x->manager->polkit), 1);
+        assert_true(manager_fixture_pump(x, registry_empty, NULL, POLKIT_UNCLAIMED_USEC + 2 * USEC_PER_SEC));
+        assert_int_equal(fake_systemd_count_calls(x->fake, "RestartUnit", NULL), 0);
 }
 
 /* ---------------------------------------------------------------------------------------------------
@@ -965,10 +1077,13 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_open_breaker_holds_agent, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_breakers_survive_restart, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refused_start, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_transient_errors_are_retried, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_condition_false_is_not_a_failure, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_agent, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lazy_agent_starts_on_demand, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_polkit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_polkit_flood, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_polkit_unclaimed_verdict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fault_kill, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fault_memory, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fault_partition, setup, teardown),
