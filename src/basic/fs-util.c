@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fs-util.h"
 #include "macro.h"
@@ -44,4 +45,14 @@ int mkdir_p(const char *path, mode_t mode) {
                         return r;
         }
         return mkdir_one(p, mode);
+}
+
+int stat_check_trusted(const struct stat *st) {
+        uid_t euid = geteuid();
+
+        if (euid != 0)
+                return 0;
+        if (st->st_uid != euid || (st->st_mode & (S_IWGRP | S_IWOTH)))
+                return -EPERM;
+        return 0;
 }

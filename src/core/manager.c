@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -14,6 +15,7 @@
 #include "bus-error.h"
 #include "bus-manager.h"
 #include "chaos.h"
+#include "fs-util.h"
 #include "hashmap.h"
 #include "log.h"
 #include "manager-metrics.h"
@@ -1048,7 +1050,13 @@ static int manager_adopt(Manager *m) {
 int manager_startup(Manager *m) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *version = NULL;
+        struct stat st;
         int r;
+
+        /* What is in the runtime directory decides which agents are ours and which faults to undo. */
+        if (stat(m->state_dir, &st) >= 0 && stat_check_trusted(&st) < 0)
+                return log_error_errno(-EPERM, "%s is writable by group or others, or not owned by root: refusing "
+                                       "to trust the state in it.", m->state_dir);
 
         r = sd_bus_open_system(&m->bus);
         if (r < 0)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs-util.h"
 #include "parse-util.h"
 #include "profile.h"
 #include "strv.h"
@@ -1207,8 +1208,10 @@ int profile_parse_file(const char *path, const char *name, Diagnostics *diag, Pr
         _cleanup_close_ int fd = -EBADF;
         size_t size = 0;
         struct stat st;
+        int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO dropped into a profile directory must not block the daemon in open(). */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
@@ -1217,6 +1220,9 @@ int profile_parse_file(const char *path, const char *name, Diagnostics *diag, Pr
                 return -EISDIR;
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
+        r = stat_check_trusted(&st);
+        if (r < 0)
+                return r;
 
         /* Read at most one byte more than the limit: enough to know that a file is too large without
          * trusting st_size (which may change under us). */

@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 
 #include "config.h"
+#include "fs-util.h"
 #include "parse-util.h"
 #include "profile-set.h"
 #include "strv.h"
@@ -155,7 +156,11 @@ static int parse_into_set(ProfileSet *s, const char *path, const char *name, Dia
                  * rather than "unknown". */
                 return set_put(s, name, path, NULL) < 0 ? -ENOMEM : -EBADMSG;
         if (r < 0) {
-                (void) diag_add(diag, DIAG_ERROR, path, 0, 0, "cannot read profile: %s", strerror(-r));
+                if (r == -EPERM)
+                        (void) diag_add(diag, DIAG_ERROR, path, 0, 0, "refusing a profile that is writable by "
+                                        "group or others, or not owned by root (chmod go-w, chown root)");
+                else
+                        (void) diag_add(diag, DIAG_ERROR, path, 0, 0, "cannot read profile: %s", strerror(-r));
                 (void) set_put(s, name, path, NULL);
                 return r;
         }
@@ -213,9 +218,26 @@ static int scan_dir(const char *dir, Diagnostics *diag, char ***names, char ***p
         struct dirent *de;
         size_t n_files = 0;
 
+        struct stat st;
+
         d = opendir(dir);
         if (!d)
                 return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+        /* Profiles are root-equivalent (exec runs anything): root reads none from a directory others can
+         * write. */
+        if (fstat(dirfd(d), &st) < 0) {
+                int r = -errno;
+
+                closedir(d);
+                return r;
+        }
+        if (stat_check_trusted(&st) < 0) {
+                closedir(d);
+                (void) diag_add(diag, DIAG_ERROR, dir, 0, 0,
+                                "refusing to read profiles from a directory that is writable by group or others, "
+                                "or not owned by root (chmod go-w, chown root)");
+                return 1;
+        }
         while ((de = readdir(d))) {
                 size_t n = strlen(de->d_name);
 

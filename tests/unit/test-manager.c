@@ -13,6 +13,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -381,6 +382,49 @@ static void test_reload_profiles(void **state) {
         start_profile(x, "delta");
         assert_true(manager_fixture_wait_state(x, "running", WAIT));
         assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-one.service"), 1);
+}
+
+/* Profiles are root-equivalent: root reads none that others could have written, and nothing that could
+ * block it. */
+static void test_untrusted_profiles_are_refused(void **state) {
+        ManagerFixture *x = *state;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        char dir[256], path[300];
+
+        if (geteuid() != 0)
+                skip();
+        snprintf(dir, sizeof(dir), "%s/etc/unified/profiles", x->dir);
+        /* A FIFO named like a profile: listed as broken, the daemon not blocked in open(). */
+        snprintf(path, sizeof(path), "%s/fifo.yaml", dir);
+        assert_int_equal(mkfifo(path, 0644), 0);
+        /* A profile others may write. */
+        manager_fixture_write_profile(x, "open", "name: open\nagents:\n  - name: one\n    exec: [/bin/sleep, infinity]\n");
+        snprintf(path, sizeof(path), "%s/open.yaml", dir);
+        assert_int_equal(chmod(path, 0666), 0);
+        manager_fixture_start_manager(x);
+        expect_error(x, "StartProfile", "org.unified1.Error.InvalidProfile", "s", "fifo");
+        expect_error(x, "StartProfile", "org.unified1.Error.InvalidProfile", "s", "open");
+
+        /* A directory others may write: nothing in it is read. */
+        assert_int_equal(chmod(dir, 0777), 0);
+        reply = call_ok(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ReloadProfiles", NULL, NULL, NULL);
+        reply = sd_bus_message_unref(reply);
+        reply = call_ok(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ListProfiles", NULL, NULL, NULL);
+        assert_int_equal(count_array(reply, "(sso)"), 0);
+        assert_int_equal(chmod(dir, 0755), 0);
+}
+
+static void test_untrusted_runtime_directory(void **state) {
+        ManagerFixture *x = *state;
+        Manager *m = NULL;
+
+        if (geteuid() != 0)
+                skip();
+        assert_int_equal(mkdir(x->runtime_dir, 0777), 0);
+        assert_int_equal(chmod(x->runtime_dir, 0777), 0);
+        assert_int_equal(manager_new(&m), 0);
+        assert_int_equal(manager_startup(m), -EPERM);
+        manager_free(m);
 }
 
 /* ---------------------------------------------------------------------------------------------------
@@ -1068,6 +1112,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_read_api, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reload_profiles, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_untrusted_profiles_are_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_untrusted_runtime_directory, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_adopts_running_agents, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adoption_without_state_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_without_profile_are_left_alone, setup, teardown),
