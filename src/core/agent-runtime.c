@@ -31,6 +31,7 @@ AgentRuntime *agent_runtime_free(AgentRuntime *a) {
         sd_bus_slot_unref(a->slot_service);
         sd_bus_slot_unref(a->slot_socket);
         sd_event_source_disable_unref(a->breaker_timer);
+        free(a->requires);
         free(a->name);
         free(a->unit);
         free(a->socket_unit);

@@ -62,6 +62,9 @@ typedef struct AgentRuntime AgentRuntime;
 struct AgentRuntime {
         Manager *manager;
         const Agent *def;               /* the definition in manager->active; NULL once the agent is leaving */
+        AgentRuntime **requires;        /* the agents def->requires names, linked when the profile's agents
+                                         * are in place (manager.c) */
+        size_t n_requires;
 
         char *name;
         char *unit;                     /* unified-<name>.service */

@@ -3,6 +3,7 @@
 /* The daemon's state machine: profiles become transient units, switches are planned and executed
  * asynchronously, systemd's signals are routed to the agents they are about. */
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -124,6 +125,27 @@ static int manager_index_units(Manager *m, AgentRuntime *a) {
                 return r;
         }
         return 0;
+}
+
+/* Room for the links to the agents "def" requires, taken before a switch commits. */
+static AgentRuntime **requires_alloc(const Agent *def) {
+        return calloc(MAX(strv_length(def->requires), (size_t) 1), sizeof(AgentRuntime *));
+}
+
+/* Links each agent to the agents it requires, once all of the profile's agents are indexed: the one
+ * time a dependency is looked up by name. */
+static void manager_link_requires(Manager *m) {
+        for (size_t i = 0; i < m->n_agents; i++) {
+                AgentRuntime *a = m->agents[i];
+
+                a->n_requires = 0;
+                STRV_FOREACH(r, a->def->requires) {
+                        AgentRuntime *dep = manager_find_agent(m, *r);
+
+                        if (dep)
+                                a->requires[a->n_requires++] = dep;
+                }
+        }
 }
 
 /* Frees an agent, out of every index and queue first (the indexes borrow its names). */
@@ -571,10 +593,13 @@ static void manager_start_queued(Manager *m) {
                 return;
         if (plan_start_order(m->active, &order) < 0)
                 return (void) log_oom();
-        for (size_t i = 0; i < m->active->n_agents; i++) {
-                AgentRuntime *a = manager_find_agent(m, m->active->agents[order[i]]->name);
+        /* m->agents is in the profile's order (manager_switch(), manager_adopt()). */
+        assert(m->n_agents == m->active->n_agents);
+        for (size_t i = 0; i < m->n_agents; i++) {
+                AgentRuntime *a = m->agents[order[i]];
 
-                if (!a || !a->start_queued)
+                assert(a->def == m->active->agents[order[i]]);
+                if (!a->start_queued)
                         continue;
                 a->start_queued = false;
                 (void) agent_start(a);
@@ -651,6 +676,7 @@ static int manager_switch(Manager *m, Profile *new) {
         _cleanup_(switch_plan_freep) SwitchPlan *plan = NULL;
         _cleanup_(hashmap_freep) Hashmap *by_name = NULL;
         _cleanup_free_ AgentRuntime **created = NULL, **agents = NULL, **leaving = NULL;
+        _cleanup_free_ AgentRuntime ***links = NULL;
         _cleanup_free_ bool *is_new = NULL;
         size_t n = 0;
         int r;
@@ -665,8 +691,9 @@ static int manager_switch(Manager *m, Profile *new) {
         agents = calloc(plan->n_steps + 1, sizeof(AgentRuntime *));
         leaving = reallocarray(NULL, m->n_leaving + plan->n_steps + 1, sizeof(AgentRuntime *));
         is_new = calloc(plan->n_steps + 1, sizeof(bool));
+        links = calloc(plan->n_steps + 1, sizeof(AgentRuntime **));
         by_name = hashmap_new();
-        if (!created || !agents || !leaving || !is_new || !by_name)
+        if (!created || !agents || !leaving || !is_new || !links || !by_name)
                 return -ENOMEM;
         r = supervisor_reserve(m->supervisor, plan->n_steps);
         if (r < 0)
@@ -677,6 +704,11 @@ static int manager_switch(Manager *m, Profile *new) {
 
                 if (s->action == AGENT_ACTION_STOP)
                         continue;
+                links[i] = requires_alloc(profile_find_agent(newp, s->agent));
+                if (!links[i]) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
                 a = manager_find_agent(m, s->agent);
                 if (!a && s->action == AGENT_ACTION_START) {
                         r = agent_runtime_new(profile_find_agent(newp, s->agent), &created[i]);
@@ -721,6 +753,8 @@ static int manager_switch(Manager *m, Profile *new) {
                         supervisor_agent_leaving(m->supervisor, a);
                         a->leaving = true;
                         a->def = NULL;
+                        a->requires = mfree(a->requires);
+                        a->n_requires = 0;
                         a->start_queued = false;
                         m->leaving[m->n_leaving++] = a;
                         agent_stop(a, AGENT_STOP_SWITCH);
@@ -738,6 +772,9 @@ static int manager_switch(Manager *m, Profile *new) {
                         agent_runtime_update(a, profile_find_agent(newp, s->agent));
                         bus_agent_changed(a, AGENT_DIRTY_PROFILE);
                 }
+                free(a->requires);
+                a->requires = TAKE_PTR(links[i]);
+                a->n_requires = 0;
                 agents[n++] = a;
 
                 /* A kept agent whose unit systemd has collected (it failed, or a dependency took it
@@ -774,6 +811,7 @@ static int manager_switch(Manager *m, Profile *new) {
         m->n_agents = n;
         hashmap_free(m->agents_by_name);
         m->agents_by_name = TAKE_PTR(by_name);
+        manager_link_requires(m);
         switch_plan_free(m->plan);
         m->plan = TAKE_PTR(plan);
         m->switching = true;
@@ -791,6 +829,8 @@ static int manager_switch(Manager *m, Profile *new) {
         return 0;
 
 fail:
+        for (size_t i = 0; i < plan->n_steps; i++)
+                free(links[i]);
         for (size_t i = 0; i < plan->n_steps; i++)
                 if (created[i]) {
                         (void) hashmap_remove(m->agents_by_unit, created[i]->unit);
@@ -1007,6 +1047,9 @@ static int manager_adopt(Manager *m) {
                 if (r < 0)
                         return r;
                 new->manager = m;
+                new->requires = requires_alloc(p->agents[i]);
+                if (!new->requires)
+                        return -ENOMEM;
                 r = manager_add_agent(m, new);
                 if (r < 0)
                         return r;
@@ -1024,6 +1067,8 @@ static int manager_adopt(Manager *m) {
                 }
                 a->start_queued = true;
         }
+
+        manager_link_requires(m);
 
         /* Units of ours that no agent of the profile explains: left over from an interrupted switch. */
         STRV_FOREACH(u, units)

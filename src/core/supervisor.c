@@ -527,12 +527,9 @@ static double round_score(double x) {
 static bool agent_is_waiting(Manager *m, const AgentRuntime *a) {
         if (a->dependency_failed)
                 return true;
-        STRV_FOREACH(r, a->def ? a->def->requires : NULL) {
-                AgentRuntime *dep = manager_find_agent(m, *r);
-
-                if (dep && agent_runtime_status(dep) != AGENT_STATUS_OK)
+        for (size_t i = 0; i < a->n_requires; i++)
+                if (agent_runtime_status(a->requires[i]) != AGENT_STATUS_OK)
                         return true;
-        }
         return false;
 }
 
