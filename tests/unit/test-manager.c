@@ -165,6 +165,13 @@ static void assert_unit_property(ManagerFixture *x, const char *unit, const char
                 fail_msg("%s %s=%s, expected %s", unit, name, strna(v), value);
 }
 
+/* The manager up, "profile" started and running. */
+static void start_running(ManagerFixture *x, const char *profile) {
+        manager_fixture_start_manager(x);
+        start_profile(x, profile);
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+}
+
 /* ---------------------------------------------------------------------------------------------------
  * Starting, switching, stopping */
 
@@ -209,9 +216,7 @@ static void test_start_profile(void **state) {
 static void test_switch_keeps_shared_agents(void **state) {
         ManagerFixture *x = *state;
 
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
         start_profile(x, "beta");
         assert_true(manager_fixture_wait_state(x, "running", WAIT));
 
@@ -235,9 +240,7 @@ static void test_stop_profile(void **state) {
         ManagerFixture *x = *state;
         _cleanup_free_ char *active = NULL;
 
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
         call_s(x, "StopProfile", "");
         assert_true(manager_fixture_wait_state(x, "inactive", WAIT));
         assert_int_equal(fake_systemd_count_units(x->fake, "unified-", NULL), 0);
@@ -433,9 +436,7 @@ static void test_untrusted_runtime_directory(void **state) {
 static void test_restart_adopts_running_agents(void **state) {
         ManagerFixture *x = *state;
 
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
         assert_true(manager_fixture_wait_unit(x, "unified@alpha.service", "active", WAIT));
         manager_fixture_stop_manager(x);
 
@@ -486,9 +487,7 @@ static void test_units_without_profile_are_left_alone(void **state) {
 static void test_crash_is_restarted_by_systemd(void **state) {
         ManagerFixture *x = *state;
 
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
         fake_systemd_crash(x->fake, "unified-helper.service", "signal");
         assert_true(manager_fixture_wait_agent(x, "helper", "ActiveState", "active", WAIT));
         /* One failure is far from the threshold: closed, running, no call of ours. */
@@ -500,9 +499,7 @@ static void test_crash_is_restarted_by_systemd(void **state) {
 static void test_crash_loop_opens_breaker_then_probe_closes_it(void **state) {
         ManagerFixture *x = *state;
 
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
 
         /* Every start exits: systemd's start limit gives up, the breaker opens, the profile degrades (the
          * agent is not essential) and the rest keeps running. */
@@ -525,9 +522,7 @@ static void test_crash_loop_opens_breaker_then_probe_closes_it(void **state) {
 static void test_essential_agent_fails_profile(void **state) {
         ManagerFixture *x = *state;
 
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
         fake_systemd_set_start(x->fake, "unified-hub.service", FAKE_START_EXIT);
         fake_systemd_crash(x->fake, "unified-hub.service", "exit-code");
         assert_true(manager_fixture_wait_agent(x, "hub", "Breaker", "open", WAIT));
@@ -544,9 +539,7 @@ static void test_essential_agent_fails_profile(void **state) {
 static void test_open_breaker_holds_agent(void **state) {
         ManagerFixture *x = *state;
 
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
         call_s(x, "OpenBreaker", "helper");
         assert_true(manager_fixture_wait_agent(x, "helper", "Breaker", "open", WAIT));
         assert_true(manager_fixture_wait_unit(x, "unified-helper.service", NULL, WAIT));
@@ -565,9 +558,7 @@ static void test_breakers_survive_restart(void **state) {
         ManagerFixture *x = *state;
         char path[512];
 
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
         call_s(x, "OpenBreaker", "hub");
         assert_true(manager_fixture_wait_state(x, "failed", WAIT));
         snprintf(path, sizeof(path), "%s/breaker/hub", x->runtime_dir);
@@ -604,9 +595,7 @@ static void test_transient_errors_are_retried(void **state) {
 
         fake_systemd_refuse(x->fake, "unified-helper.service", SD_BUS_ERROR_LIMITS_EXCEEDED, 2);
         fake_systemd_refuse(x->fake, "unified-worker.service", SD_BUS_ERROR_NO_REPLY, 1);
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
         assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-helper.service"), 3);
         assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-worker.service"), 2);
         assert_true(manager_fixture_wait_agent(x, "helper", "Breaker", "closed", WAIT));
@@ -624,18 +613,14 @@ static void test_condition_false_is_not_a_failure(void **state) {
         ManagerFixture *x = *state;
 
         fake_systemd_set_start(x->fake, "unified-helper.service", FAKE_START_CONDITION);
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
         assert_true(manager_fixture_wait_agent(x, "helper", "Breaker", "closed", WAIT));
 }
 
 static void test_restart_agent(void **state) {
         ManagerFixture *x = *state;
 
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
         call_s(x, "RestartAgent", "worker");
         assert_int_equal(fake_systemd_count_calls(x->fake, "RestartUnit", "unified-worker.service"), 1);
         assert_true(manager_fixture_wait_state(x, "running", WAIT));
@@ -644,9 +629,7 @@ static void test_restart_agent(void **state) {
 static void test_lazy_agent_starts_on_demand(void **state) {
         ManagerFixture *x = *state;
 
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
         assert_true(manager_fixture_wait_agent(x, "lazybones", "ActiveState", "inactive", WAIT));
         fake_systemd_trigger(x->fake, "unified-lazybones.socket");
         assert_true(manager_fixture_wait_agent(x, "lazybones", "ActiveState", "active", WAIT));
@@ -839,9 +822,7 @@ static void test_polkit_unclaimed_verdict(void **state) {
 
         if (geteuid() != 0)
                 skip();
-        manager_fixture_start_manager(x);
-        start_profile(x, "alpha");
-        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        start_running(x, "alpha");
         fake_polkit_set(x->fake, "org.unified1.manage-agents", FAKE_POLKIT_ALLOW, 300 * USEC_PER_MSEC);
         caller_start(x, &c, "RestartAgent", "helper", false);
         /* polkit is thinking; meanwhile the agent leaves with a switch. */
