@@ -366,7 +366,8 @@ int main(int argc, char *argv[]) {
         }
 
         t0 = now_usec();
-        r = systemd_set_unit_properties(client, slice, true, &(SystemdCall) { on_reply, &run, NULL });
+        r = systemd_set_unit_properties(client, slice, true,
+                                        &(SystemdCall) { .callback = on_reply, .userdata = &run });
         if (r >= 0)
                 run.n_calls++;
         for (size_t i = 0; r >= 0 && i < p->n_agents; i++) {
@@ -375,7 +376,7 @@ int main(int argc, char *argv[]) {
                 r = plan_agent_units(p, p->agents[order[i]], p->name, version, &svc, &sock);
                 if (r >= 0)
                         r = systemd_start_transient_unit(client, sock ?: svc, sock ? svc : NULL,
-                                                         &(SystemdCall) { on_reply, &run, NULL });
+                                                         &(SystemdCall) { .callback = on_reply, .userdata = &run });
                 if (r >= 0)
                         run.n_calls++;
         }
