@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
-# Host side shared by bench/start-profile and bench/recovery: builds the pipelined client against a
+# Host side shared by the benchmark drivers (bench/start-profile, bench/recovery, bench/scale...): builds the pipelined client against a
 # build tree, wraps a guest script into a case file for tests/integration/vm-run (which boots the
 # VM, installs the tree and brings the results directory back), runs it, and collects the results.
 #
@@ -30,10 +30,17 @@ bench_build_client() {
                 bench_die "building pipelined-start failed"
 }
 
-# bench_make_case OUT CLIENT MAIN_FUNCTION GUEST_SCRIPT... (environment: BENCH_* variables to pass;
-# CLIENT "" when the benchmark needs no pipelined-start)
+# bench_build_first_byte OUT: bench/first-byte.c (libc only), the client of bench/lazy.
+bench_build_first_byte() {
+        "${CC:-cc}" -std=gnu11 -O2 -Wall -Wextra -Werror "$BENCH_DIR/first-byte.c" -s -o "$1" ||
+                bench_die "building first-byte failed"
+}
+
+# bench_make_case OUT CLIENTS MAIN_FUNCTION GUEST_SCRIPT... (environment: BENCH_* variables to pass;
+# CLIENTS: the binaries to carry, space-separated, each installed as /var/lib/unified-bench/BASENAME;
+# "" when the benchmark needs none)
 bench_make_case() {
-        local out=$1 client=$2 main=$3 v
+        local out=$1 clients=$2 main=$3 v client
         shift 3
         {
                 echo "# SPDX-License-Identifier: LGPL-2.1-or-later"
@@ -43,12 +50,12 @@ bench_make_case() {
                 done
                 echo "setup_file() {"
                 echo "        mkdir -p /var/lib/unified-bench"
-                if [ -n "$client" ]; then
-                        echo "        base64 -d >/var/lib/unified-bench/pipelined-start <<'BASE64'"
+                for client in $clients; do
+                        echo "        base64 -d >/var/lib/unified-bench/$(basename "$client") <<'BASE64'"
                         base64 "$client"
                         echo "BASE64"
-                        echo "        chmod 755 /var/lib/unified-bench/pipelined-start"
-                fi
+                        echo "        chmod 755 /var/lib/unified-bench/$(basename "$client")"
+                done
                 echo "}"
                 cat "$BENCH_DIR/guest/common.sh" "$@"
                 echo "test_benchmark() { $main; }"
