@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
+# shellcheck disable=SC2004 # bench_expect is an associative array (declare -A in guest/start-profile.sh)
 # Guest side of bench/scale (issue 14): generated profiles of N agents running /bin/sleep infinity,
 # started by unifiedd and by the pipelined floor, timed and accounted exactly as bench/start-profile
 # does (this file is inlined after guest/start-profile.sh and calls its bench_start_one: quiet guest
