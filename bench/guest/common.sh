@@ -50,6 +50,12 @@ bench_clean() {
         wait_until 120 bench_no_units
 }
 
+# CPU time (ms) of one cgroup so far, e.g. system.slice/unified.service; 0 if it does not exist.
+bench_cgroup_ms() {
+        awk '$1 == "usage_usec" { printf "%d\n", $2 / 1000; f = 1 } END { if (!f) print 0 }' \
+                "/sys/fs/cgroup/$1/cpu.stat" 2>/dev/null || echo 0
+}
+
 bench_unit_path() { echo "/org/freedesktop/systemd1/unit/$(sed -e 's/-/_2d/g; s/\./_2e/g; s/@/_40/g' <<<"$1")"; }
 
 # PROP of UNIT's IFACE (Unit or Service) as a bare number/string.

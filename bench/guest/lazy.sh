@@ -8,7 +8,7 @@
 # A run: quiet guest, then first-byte connects to the socket and waits for the reference agent's
 # answer line; systemd's timestamps of the service place "active" in between; then the service is
 # stopped (the socket keeps listening) for the next run. The methods alternate in blocks.
-# This file is inlined after guest/start-profile.sh (bench_quiesce, bench_cgroup_cpu).
+# This file is inlined after guest/start-profile.sh (bench_quiesce).
 # Results: $BENCH_OUT/lazy.tsv, bench.log.
 
 BENCH_RUNS=${BENCH_RUNS:-10}
@@ -60,11 +60,6 @@ bench_die_lazy() {
         bench_log "$*"
         systemctl status --no-pager "$BENCH_LAZY_SOCKET_UNIT" "$BENCH_LAZY_SERVICE" >>"$BENCH_OUT/bench.log" 2>&1 || true
         return 1
-}
-
-bench_cgroup_ms() { # CGROUP: usage so far (ms), 0 if it does not exist
-        awk '$1 == "usage_usec" { printf "%d\n", $2 / 1000; f = 1 } END { if (!f) print 0 }' \
-                "/sys/fs/cgroup/$1/cpu.stat" 2>/dev/null || echo 0
 }
 
 # One timed first connection; appends a line to lazy.tsv.

@@ -7,7 +7,8 @@
 # first, end point the last unit's ActiveEnterTimestamp, CPU by cgroup). Per start of the daemon it
 # adds unifiedd's memory before the profile and with the N agents up. Sizes run smallest first and
 # results are written as they come, so a VM cut off by its timeout still brings back the sizes done.
-# Results: $BENCH_OUT/start.tsv, cpu.tsv, cgroup-cpu.tsv, scale-mem.tsv, scale-time.tsv, bench.log.
+# Results: $BENCH_OUT/start.tsv, cpu.tsv, cgroup-cpu.tsv, scale-mem.tsv, scale-time.tsv,
+# scale-progress.tsv, bench.log.
 
 BENCH_SIZES=${BENCH_SIZES:-77 300 1000}
 BENCH_RUNS=${BENCH_RUNS:-3}
@@ -45,8 +46,23 @@ bench_daemon_mem() {
              END { printf "%d %d %d\n", r, h, a }' /proc/"$pid"/status
 }
 
+# bench_scale_progress PROFILE METHOD RUN: every 30 s until killed, how far the start is: units active,
+# jobs queued in PID 1, and the CPU so far of unifiedd, PID 1 and dbus-daemon (ms, cumulative). Shows
+# whether a slow start is steady or stalls, and who is busy meanwhile.
+bench_scale_progress() {
+        local t0
+        t0=$(date +%s)
+        while sleep 30; do
+                printf '%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n' "$1" "$2" "$3" $(( $(date +%s) - t0 )) \
+                        "$(systemctl list-units --state=active --plain --no-legend 'unified-*.service' | wc -l)" \
+                        "$(systemctl list-jobs --no-legend 2>/dev/null | wc -l)" \
+                        "$(bench_cgroup_ms system.slice/unified.service)" "$(bench_cgroup_ms init.scope)" \
+                        "$(bench_cgroup_ms system.slice/dbus.service)" >>"$BENCH_OUT/scale-progress.tsv"
+        done
+}
+
 bench_scale_main() {
-        local n run profile method k methods sizes warm elapsed returned status cmd load mem0 mem1 t0 t1
+        local n run profile method k methods sizes warm progress elapsed returned status cmd load mem0 mem1 t0 t1
         read -r -a methods <<<"$BENCH_METHODS"
         mkdir -p "$BENCH_OUT"
         printf 'profile\tmethod\trun\tunits\telapsed_ms\tstatus\tguest_loadavg_before\treturned_ms\tcommand_status\n' >"$BENCH_OUT/start.tsv"
@@ -54,6 +70,8 @@ bench_scale_main() {
         printf 'profile\tmethod\trun\tcgroup\tcpu_ms\n' >"$BENCH_OUT/cgroup-cpu.tsv"
         printf 'profile\tunits\trun\trss_before_kb\thwm_before_kb\tanon_before_kb\trss_after_kb\thwm_after_kb\tanon_after_kb\n' >"$BENCH_OUT/scale-mem.tsv"
         printf 'profile\tunits\tseconds\n' >"$BENCH_OUT/scale-time.tsv"
+        printf 'profile\tmethod\trun\tseconds\tunits_active\tjobs\tunifiedd_cpu_ms\tpid1_cpu_ms\tdbus_cpu_ms\n' \
+                >"$BENCH_OUT/scale-progress.tsv"
         bench_log "systemd $(systemctl --version | head -n1), $(nproc) CPUs, $(free -m | awk '/^Mem:/ { print $2 }') MiB;" \
                 "DefaultTasksMax $(systemctl show -P DefaultTasksMax), pid_max $(cat /proc/sys/kernel/pid_max)," \
                 "dbus max_replies_per_connection 128 (system.conf default); floor: pipelined-start, window 120"
@@ -87,7 +105,11 @@ bench_scale_main() {
                                         systemctl start unified.service
                                         mem0=$(bench_daemon_mem)
                                 fi
+                                bench_scale_progress "$profile" "$method" "$run" &
+                                progress=$!
                                 read -r elapsed returned status cmd < <(bench_start_one "$method" "$profile" "$run")
+                                kill "$progress" 2>/dev/null || true
+                                wait "$progress" 2>/dev/null || true
                                 if [ "$method" = daemon ]; then
                                         mem1=$(bench_daemon_mem)
                                         printf '%s\t%s\t%s\t%s\t%s\n' "$profile" "$n" "$run" "${mem0// /$'\t'}" \
