@@ -98,5 +98,7 @@ bench_vm_run() {
         [ -d "$res/bench" ] || bench_die "no results/bench from the VM (see $res/job.log)"
         cp "$work/host.txt" "$work/host-load.txt" "$res/bench/"
         cp "$res/results.tap" "$res/job.log" "$res/bench/" 2>/dev/null || true
+        # The guest's journal says why a start failed (timeouts, restarts, who left the bus).
+        cp "$res/journal.txt" "$res/bench/" 2>/dev/null || true
         echo "$res/bench"
 }
