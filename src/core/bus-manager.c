@@ -47,6 +47,32 @@ static int property_get_n_agents(sd_bus *bus, const char *path, const char *inte
 }
 
 
+/* A histogram as "(att)": the per-bucket counts (not cumulative; HISTOGRAM_N_BOUNDS + 1 of them, the
+ * last one +Inf) and the sum of the observations in µs. An empty one for NULL. */
+static int append_histogram(sd_bus_message *reply, const Histogram *h) {
+        static const Histogram empty = {};
+        int r;
+
+        h = h ?: &empty;
+        r = sd_bus_message_open_container(reply, 'r', "att");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(reply, 't', h->buckets, sizeof(h->buckets));
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "t", (uint64_t) h->sum);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_recovery_durations(sd_bus *bus, const char *path, const char *interface,
+                                           const char *property, sd_bus_message *reply, void *userdata,
+                                           sd_bus_error *error) {
+        Manager *m = userdata;
+        return append_histogram(reply, m->supervisor ? supervisor_recovery_histogram(m->supervisor) : NULL);
+}
+
 static int method_list_profiles(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
@@ -276,6 +302,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("NAgents", "u", property_get_n_agents, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NActiveAgents", "u", NULL, offsetof(Manager, n_active_agents), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SystemdVersion", "u", NULL, offsetof(Manager, systemd_version), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("RecoveryDurations", "(att)", property_get_recovery_durations, 0, 0),
 
         SD_BUS_METHOD_WITH_ARGS("ListProfiles", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sso)", profiles),
                                 method_list_profiles, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -407,6 +434,14 @@ static int property_get_profile_active(sd_bus *bus, const char *path, const char
         return sd_bus_message_append(reply, "b", (int) streq(manager_active_profile_name(e->manager), e->name));
 }
 
+static int property_get_profile_last_start(sd_bus *bus, const char *path, const char *interface,
+                                           const char *property, sd_bus_message *reply, void *userdata,
+                                           sd_bus_error *error) {
+        ProfileEntry *e = userdata;
+        Supervisor *s = e->manager->supervisor;
+        return sd_bus_message_append(reply, "t", (uint64_t) (s ? supervisor_last_start_duration(s, e->name) : USEC_INFINITY));
+}
+
 static const sd_bus_vtable profile_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", property_get_profile_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -418,6 +453,7 @@ static const sd_bus_vtable profile_vtable[] = {
         SD_BUS_PROPERTY("MemoryMax", "t", property_get_profile_budget, 0, 0),
         SD_BUS_PROPERTY("CPUQuotaPerSecUSec", "t", property_get_profile_budget, 0, 0),
         SD_BUS_PROPERTY("Active", "b", property_get_profile_active, 0, 0),
+        SD_BUS_PROPERTY("LastStartUSec", "t", property_get_profile_last_start, 0, 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -527,6 +563,44 @@ static int property_get_agent_memory_current(sd_bus *bus, const char *path, cons
         return sd_bus_message_append(reply, "t", value);
 }
 
+/* Lifetime counters, for the metrics exporter. */
+static int property_get_agent_counter(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error) {
+        AgentRuntime *a = userdata;
+        bool lazy = agent_runtime_is_lazy(a);
+        uint64_t v = UINT64_MAX;
+
+        if (streq(property, "RestartsTotal"))
+                v = a->restarts_total;
+        else if (streq(property, "BreakerTransitions"))
+                v = a->breaker.transitions_total;
+        else if (streq(property, "JournalErrorLines"))
+                v = a->journal_error_lines;
+        else if (streq(property, "LazyActivations"))
+                v = lazy ? a->lazy_activations : UINT64_MAX;
+        else if (streq(property, "LazyActivationFailures"))
+                v = lazy ? a->lazy_activation_failures : UINT64_MAX;
+        return sd_bus_message_append(reply, "t", v);
+}
+
+static int property_get_agent_lazy_durations(sd_bus *bus, const char *path, const char *interface,
+                                             const char *property, sd_bus_message *reply, void *userdata,
+                                             sd_bus_error *error) {
+        AgentRuntime *a = userdata;
+        return append_histogram(reply, agent_runtime_is_lazy(a) ? &a->lazy_latency : NULL);
+}
+
+static int property_get_agent_cpu_quota(sd_bus *bus, const char *path, const char *interface,
+                                        const char *property, sd_bus_message *reply, void *userdata,
+                                        sd_bus_error *error) {
+        AgentRuntime *a = userdata;
+        const Agent *def = a->def;
+
+        /* Permyriad of one CPU -> µs of CPU time per second, as systemd's property of that name. */
+        return sd_bus_message_append(reply, "t", def && def->cpu_quota > 0 ? def->cpu_quota * 100 : UINT64_MAX);
+}
+
 static int method_agent_restart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         AgentRuntime *a = userdata;
         return restart_agent(a->manager, msg, a->name, error);
@@ -557,6 +631,13 @@ static const sd_bus_vtable agent_vtable[] = {
         SD_BUS_PROPERTY("Requires", "as", property_get_agent_requires, 0, 0),
         SD_BUS_PROPERTY("MemoryMax", "t", property_get_agent_memory_max, 0, 0),
         SD_BUS_PROPERTY("MemoryCurrent", "t", property_get_agent_memory_current, 0, 0),
+        SD_BUS_PROPERTY("CPUQuotaPerSecUSec", "t", property_get_agent_cpu_quota, 0, 0),
+        SD_BUS_PROPERTY("RestartsTotal", "t", property_get_agent_counter, 0, 0),
+        SD_BUS_PROPERTY("BreakerTransitions", "t", property_get_agent_counter, 0, 0),
+        SD_BUS_PROPERTY("JournalErrorLines", "t", property_get_agent_counter, 0, 0),
+        SD_BUS_PROPERTY("LazyActivations", "t", property_get_agent_counter, 0, 0),
+        SD_BUS_PROPERTY("LazyActivationFailures", "t", property_get_agent_counter, 0, 0),
+        SD_BUS_PROPERTY("LazyActivationDurations", "(att)", property_get_agent_lazy_durations, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("Restart", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_agent_restart,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ResetBreaker", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_agent_reset_breaker,
