@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "daemon-config.h"
-#include "http-server.h"
+#include "socket-util.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -51,7 +51,7 @@ static int parse_listen_address(DaemonConfig *c, const char *value, const char *
                 return free_and_strdup(&c->metrics_listen_address, METRICS_LISTEN_ADDRESS_DEFAULT);
         if (streq(value, "none"))
                 return free_and_strdup(&c->metrics_listen_address, NULL);
-        if (http_server_parse_address(value, &ss, NULL) < 0) {
+        if (socket_address_parse(value, &ss, NULL) < 0) {
                 (void) diag_add(diag, DIAG_ERROR, path, line, 0,
                                 "Invalid ListenAddress=%s: expected \"none\", ADDRESS:PORT ([IPv6]:PORT) or PORT",
                                 value);

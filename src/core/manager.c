@@ -19,7 +19,6 @@
 #include "fs-util.h"
 #include "hashmap.h"
 #include "log.h"
-#include "manager-metrics.h"
 #include "manager.h"
 #include "message-ids.h"
 #include "plan.h"
@@ -178,7 +177,6 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         /* First: it undoes what faults still have in effect, over the bus. */
         chaos_free(m->chaos);
-        manager_metrics_free(m->metrics);
         /* The supervisor saves the journal cursor. */
         supervisor_free(m->supervisor);
         sd_event_source_disable_unref(m->state_event);
@@ -1162,9 +1160,6 @@ int manager_startup(Manager *m) {
         r = supervisor_start(m->supervisor);
         if (r < 0)
                 log_warning_errno(r, "Failed to follow the journal, health will come from systemd only: %m");
-        r = manager_metrics_new(m, m->supervisor, &m->metrics);
-        if (r < 0)
-                log_warning_errno(r, "Failed to start the metrics endpoint, continuing without it: %m");
         if (m->switching)
                 manager_maybe_finish_stops(m);
         bus_manager_changed(m, MANAGER_DIRTY_PROFILE);

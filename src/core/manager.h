@@ -18,7 +18,6 @@
 
 typedef struct Chaos Chaos;
 typedef struct Hashmap Hashmap;
-typedef struct ManagerMetrics ManagerMetrics;
 typedef struct PolkitRegistry PolkitRegistry;
 typedef struct Profile Profile;
 typedef struct ProfileSet ProfileSet;
@@ -61,7 +60,6 @@ struct Manager {
         PolkitRegistry *polkit;
         Chaos *chaos;                   /* faults injected on purpose */
         Supervisor *supervisor;         /* breakers, health, journal (supervisor.h) */
-        ManagerMetrics *metrics;        /* the /metrics endpoint (manager-metrics.h) */
         char *state_dir;
 
         ProfileSet *profile_set;

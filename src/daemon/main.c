@@ -3,7 +3,6 @@
 /* unifiedd: the org.unified1 system service. Everything lives in the manager; this only starts it. */
 
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -53,18 +52,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-/* Each /metrics page (180 kB with the full profile's 77 agents) is built in one growing buffer and freed
- * once sent. glibc raises its mmap threshold to the largest mapped block freed, so from the second scrape
- * on such pages come from the heap, which then stays at its high-water mark: 0.5 MiB more resident for
- * the daemon's lifetime, measured with the full profile. A fixed threshold (which also fixes the trim
- * threshold) keeps blocks of this size in mappings of their own, returned to the kernel on free(). */
-static void malloc_setup(void) {
-#ifdef M_MMAP_THRESHOLD
-        if (mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 0)
-                log_debug("Failed to fix malloc's mmap threshold, ignoring.");
-#endif
-}
-
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         sigset_t mask;
@@ -74,8 +61,6 @@ int main(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-
-        malloc_setup();
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);

@@ -981,8 +981,8 @@ static void parse_agents(Parser *p, const YamlNode *n, Profile *profile) {
                         continue;
                 }
                 if (agent_name_is_reserved(name->value)) {
-                        error_at(p, name, "agent name '%s' is reserved: unified-%s.socket belongs to the unified "
-                                 "package", name->value, name->value);
+                        error_at(p, name, "agent name '%s' is reserved: unified-metrics.socket and "
+                                 "unified-metricsd.service belong to the unified package", name->value);
                         continue;
                 }
                 other = profile_find_agent(profile, name->value);

@@ -368,7 +368,7 @@ bool agent_name_is_valid(const char *name) {
 }
 
 bool agent_name_is_reserved(const char *name) {
-        return streq_ptr(name, "metrics");
+        return streq_ptr(name, "metrics") || streq_ptr(name, "metricsd");
 }
 
 bool profile_name_is_valid(const char *name) {

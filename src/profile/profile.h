@@ -185,7 +185,7 @@ Agent *profile_find_agent(const Profile *p, const char *name);
 int profile_add_agent(Profile *p, Agent *a);
 /* Whether "name" can be used as an agent name (and so inside "unified-<name>.service"). */
 bool agent_name_is_valid(const char *name);
-/* Names whose units the unified package itself ships: unified-metrics.socket and its service. */
+/* Names whose units the unified package itself ships: unified-metrics.socket, unified-metricsd.service. */
 bool agent_name_is_reserved(const char *name);
 /* Profile names follow the same rule (they become "unified@<name>.service" and file names). */
 bool profile_name_is_valid(const char *name);

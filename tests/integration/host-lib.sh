@@ -19,11 +19,13 @@ image_packages() {
         local release=$1
         echo systemd systemd-sysv dbus udev kmod linux-image-amd64 initramfs-tools libpam-systemd \
                 polkitd procps iproute2 curl jq less util-linux prometheus libyaml-0-2
+        # The runtime libraries of our binaries (the VM is offline): trixie renamed both for the
+        # 64-bit time_t transition (libmicrohttpd12t64) or a new soname (libcgroup3).
         case $release in
-        bookworm) echo libcgroup2 ;;
+        bookworm) echo libcgroup2 libmicrohttpd12 ;;
         # podman: the Kubernetes consumer of `unifiedctl export kubernetes` (70-kubernetes.sh);
         # catatonit lets it build its pause image offline, nftables is netavark's firewall.
-        *)        echo libcgroup3 podman catatonit nftables ;;
+        *)        echo libcgroup3 libmicrohttpd12t64 podman catatonit nftables ;;
         esac
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A stand-in for unifiedd's endpoint in the Prometheus end-to-end test: the real HTTP server and
- * renderer, serving a healthy profile until SIGUSR1, then one whose non-essential agent "crashy"
+/* A stand-in for unified-metricsd in the Prometheus end-to-end test: the real HTTP server and
+ * renderer, without the D-Bus side, serving a healthy profile until SIGUSR1, then one whose non-essential agent "crashy"
  * has its breaker open (profile degraded). Prints the port it listens on, then serves until SIGTERM.
  * Usage: metrics-serve [ADDRESS]   (default 127.0.0.1:0) */
 
@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http-server.h"
+#include <systemd/sd-event.h>
+
+#include "metrics-httpd.h"
 #include "metrics.h"
+#include "socket-util.h"
 
 typedef struct Server {
         bool broken;
@@ -18,17 +21,19 @@ typedef struct Server {
         usec_t last_duration;
 } Server;
 
-static int page(MetricsFormat fmt, char **ret_body, size_t *ret_size, void *userdata) {
+/* Called from the server's thread. */
+static int page(MetricsFormat fmt, char **ret_body, size_t *ret_size, char **ret_error, void *userdata) {
         Server *srv = userdata;
         static const char *const names[] = { "planner", "tutor", "crashy", "llm-cloud-gateway", "llm-local" };
         MetricsAgent agents[ELEMENTSOF(names)];
         MetricsProfile profile;
         MetricsSnapshot s;
         usec_t start = now(CLOCK_MONOTONIC);
+        bool broken = __atomic_load_n(&srv->broken, __ATOMIC_RELAXED);
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                bool bad = srv->broken && streq(names[i], "crashy");
+                bool bad = broken && streq(names[i], "crashy");
 
                 metrics_agent_init(&agents[i]);
                 agents[i].name = names[i];
@@ -51,13 +56,13 @@ static int page(MetricsFormat fmt, char **ret_body, size_t *ret_size, void *user
         profile.active = true;
         profile.memory_current = 50 << 20;
         profile.memory_budget = 4ULL << 30;
-        profile.health = srv->broken ? 0.8 : 1;
+        profile.health = broken ? 0.8 : 1;
         profile.last_start_duration = 1500 * USEC_PER_MSEC;
 
         metrics_snapshot_init(&s);
         s.version = "test";
         s.active_profile = "tutoring";
-        s.state = srv->broken ? "degraded" : "running";
+        s.state = broken ? "degraded" : "running";
         s.health = profile.health;
         s.agents = agents;
         s.n_agents = ELEMENTSOF(agents);
@@ -74,26 +79,29 @@ static int page(MetricsFormat fmt, char **ret_body, size_t *ret_size, void *user
 static int on_usr1(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
         Server *srv = userdata;
 
-        srv->broken = true;
+        __atomic_store_n(&srv->broken, true, __ATOMIC_RELAXED);
         return 0;
 }
 
 int main(int argc, char *argv[]) {
-        _cleanup_(http_server_freep) HttpServer *server = NULL;
+        _cleanup_(metrics_httpd_freep) MetricsHttpd *server = NULL;
         sd_event *event = NULL;
         Server srv = {};
         uint16_t port;
-        int r;
+        int fd, r;
 
         r = sd_event_default(&event);
         if (r >= 0)
                 r = sd_event_add_signal(event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
         if (r >= 0)
                 r = sd_event_add_signal(event, NULL, SIGUSR1 | SD_EVENT_SIGNAL_PROCMASK, on_usr1, &srv);
+        /* The signals are blocked (above) before the server's thread starts, so it inherits the mask. */
         if (r >= 0)
-                r = http_server_new(event, argc > 1 ? argv[1] : "127.0.0.1:0", -EBADF, NULL, page, &srv, &server);
+                r = fd = socket_listen_tcp(argc > 1 ? argv[1] : "127.0.0.1:0", 16);
         if (r >= 0)
-                r = http_server_get_port(server, &port);
+                r = metrics_httpd_new(fd, NULL, page, &srv, &server);
+        if (r >= 0)
+                r = metrics_httpd_get_port(server, &port);
         if (r < 0) {
                 fprintf(stderr, "metrics-serve: %s\n", strerror(-r));
                 return 1;
@@ -102,7 +110,7 @@ int main(int argc, char *argv[]) {
         printf("%u\n", port);
         fflush(stdout);
         r = sd_event_loop(event);
-        server = http_server_free(server);
+        server = metrics_httpd_free(server);
         sd_event_unref(event);
         return r < 0 ? 1 : 0;
 }

@@ -228,7 +228,11 @@ static const struct {
         { "agents:\n  - {name: a, exec: /bin/true}\n  - {name: b, exec: /bin/true}\n  - {name: a, exec: /bin/true}\n",
           4, 12, "duplicate agent 'a' (first defined at line 2)" },
         { "agents:\n  - {name: metrics, exec: /bin/true}\n", 2, 12,
-          "agent name 'metrics' is reserved: unified-metrics.socket belongs to the unified package" },
+          "agent name 'metrics' is reserved: unified-metrics.socket and unified-metricsd.service belong to the "
+          "unified package" },
+        { "agents:\n  - {name: metricsd, exec: /bin/true}\n", 2, 12,
+          "agent name 'metricsd' is reserved: unified-metrics.socket and unified-metricsd.service belong to the "
+          "unified package" },
 
         /* exec */
         { "agents:\n  - {name: a, exec: bin/agent}\n", 2, 21, "exec: 'bin/agent' is not an absolute path to a program" },

@@ -171,9 +171,9 @@ test_stop_of_other_profile_is_noop() {
 test_stop_wait() {
         assert_eq 0 "$(_rc unifiedctl stop --wait --timeout 3min)" "stop --wait: $(cat "$_OUT")"
         assert_eq inactive "$(_state)" "state after stop --wait"
-        # (unified-metrics.socket is the package's own metrics socket, not an agent.)
+        # (unified-metrics.socket and unified-metricsd.service are the package's metrics exporter, not agents.)
         assert_eq "" "$(systemctl list-units --no-legend --plain 'unified-*.service' 'unified-*.socket' |
-                grep -v '^unified-metrics\.socket' || true)" "no agent unit left"
+                grep -Ev '^unified-metrics(\.socket|d\.service)' || true)" "no agent unit left"
         assert_eq 3 "$(_rc unifiedctl status)" "status after stop"
 }
 

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Metrics against a real daemon (issue 6): /metrics in both formats, promtool's lint on a real scrape,
-# a real Prometheus with the shipped rules (no alert while healthy, the breaker-open alert firing and
-# the recorded health score below 1 after a crash loop), and misbehaving HTTP clients that do not
-# stall the D-Bus side.
+# Metrics against a real daemon (issue 6), served by unified-metricsd (issue 16): /metrics in both
+# formats, promtool's lint on a real scrape, a real Prometheus with the shipped rules (no alert while
+# healthy, the breaker-open alert firing and the recorded health score below 1 after a crash loop),
+# misbehaving HTTP clients that do not stall the D-Bus side, a scraper answered among 36 slow clients
+# (issue 15), and the privilege split: an unprivileged, sandboxed exporter and a daemon without network.
 
 BUS=(org.unified1 /org/unified1 org.unified1.Manager)
 PROFILE=itest-metrics
@@ -171,6 +172,79 @@ test_bad_http_clients_do_not_stall_dbus() {
         echo "idle connection closed after $((t1 - t0)) s"
         assert_ok timeout 30 cat <&5
         exec 4<&- 5<&-
+}
+
+test_exporter_is_unprivileged_and_the_daemon_has_no_network() {
+        local pid dpid user out score n
+        assert_ok scrape >/dev/null
+        pid=$(systemctl show -P MainPID unified-metricsd.service)
+        assert_ok test "$pid" -gt 0
+        user=$(ps -o user= -p "$pid")
+        echo "unified-metricsd runs as $user (pid $pid)"
+        assert_ok test "$user" != root
+        assert_eq yes "$(systemctl show -P PrivateNetwork unified-metricsd.service)" "exporter's PrivateNetwork="
+        assert_eq yes "$(systemctl show -P PrivateNetwork unified.service)" "daemon's PrivateNetwork="
+        assert_eq AF_UNIX "$(systemctl show -P RestrictAddressFamilies unified.service)" "daemon's address families"
+        dpid=$(systemctl show -P MainPID unified.service)
+        assert_eq "" "$(ss -Htanp | grep "pid=$dpid," || true)" "TCP sockets of unifiedd"
+        # One GetManagedObjects per scrape; whether it also carries the Manager decides a second call.
+        n=$(busctl call org.unified1 /org/unified1 org.freedesktop.DBus.ObjectManager GetManagedObjects |
+                grep -o '"org.unified1.Manager"' | wc -l || true)
+        echo "GetManagedObjects carries the Manager: $n"
+        out=$(systemd-analyze security --no-pager unified-metricsd.service | tail -n1)
+        echo "$out"
+        score=$(grep -oE '[0-9]+\.[0-9]+' <<<"$out" | head -n1)
+        assert_ok lt "$score" 2.01
+        out=$(systemd-analyze security --no-pager unified.service | tail -n1)
+        echo "$out"
+}
+
+# 36 clients from 127.0.0.1, .2 and .3 that send one header line a second and never finish, connecting
+# again whenever they are dropped; a scraper on 127.0.0.1 is answered 10 times of 10.
+test_scraper_answered_among_slow_clients() {
+        local pid ok=0 i
+        perl -MIO::Socket::INET -MIO::Select -e '
+                $SIG{PIPE} = "IGNORE";
+                my @src = qw(127.0.0.1 127.0.0.2 127.0.0.3);
+                my (@s, $opened);
+                $SIG{TERM} = sub { print STDERR "slow clients: $opened connections opened\n"; exit 0 };
+                sub open_one {
+                        my $i = shift;
+                        my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => 9000,
+                                                      LocalAddr => $src[$i % 3], Proto => "tcp") or return undef;
+                        $c->autoflush(1);
+                        print $c "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+                        $opened++;
+                        return $c;
+                }
+                while (1) {
+                        for my $i (0 .. 35) {
+                                if ($s[$i]) {
+                                        my $buf;
+                                        if (IO::Select->new($s[$i])->can_read(0) && !sysread($s[$i], $buf, 4096)) {
+                                                close $s[$i]; $s[$i] = undef;
+                                        } elsif (!print { $s[$i] } "X-Slow: 1\r\n") {
+                                                close $s[$i]; $s[$i] = undef;
+                                        }
+                                }
+                                $s[$i] //= open_one($i);
+                        }
+                        select(undef, undef, undef, 1);
+                }' &
+        pid=$!
+        sleep 3
+        for i in $(seq 10); do
+                if curl -sf --max-time 5 --interface 127.0.0.1 "$URL" | grep -q '^unified_build_info'; then
+                        ok=$((ok + 1))
+                else
+                        echo "scrape $i not answered"
+                fi
+                sleep 0.5
+        done
+        kill "$pid"
+        wait "$pid" || true
+        assert_eq 10 "$ok" "scrapes answered among 36 slow clients"
+        assert_ok timeout 5 busctl get-property "${BUS[@]}" State
 }
 
 start_prometheus() {
