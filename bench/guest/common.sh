@@ -27,10 +27,10 @@ bench_wait() {
         done
 }
 
-# The agents' transient units (unified-metrics.socket is the daemon's own, a unit file).
+# The agents' transient units (unified-metrics.socket and unified-metricsd.service are the package's).
 bench_units_left() {
         systemctl list-units --all --plain --no-legend 'unified-*.service' 'unified-*.socket' |
-                awk '$1 !~ /^unified-metrics\./ { print $1 }'
+                awk '$1 !~ /^unified-metrics(\.|d\.)/ { print $1 }'
 }
 bench_no_units() { [ -z "$(bench_units_left)" ]; }
 
