@@ -18,7 +18,7 @@ die() { log "error: $*"; exit 1; }
 image_packages() {
         local release=$1
         echo systemd systemd-sysv dbus udev kmod linux-image-amd64 initramfs-tools libpam-systemd \
-                polkitd procps iproute2 curl jq less util-linux prometheus libyaml-0-2
+                polkitd procps iproute2 curl jq less util-linux prometheus libyaml-0-2 libnss-systemd
         # The runtime libraries of our binaries (the VM is offline): trixie renamed both for the
         # 64-bit time_t transition (libmicrohttpd12t64) or a new soname (libcgroup3).
         case $release in
