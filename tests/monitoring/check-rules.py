@@ -6,6 +6,9 @@
       every unified_* metric name used in the rules is a sample name the renderer emits
   check-rules.py coverage ALERTS.yaml TESTS.yaml
       every alert has a test case where it fires and one where it does not
+  check-rules.py runbooks ALERTS.yaml RUNBOOK.md BASE
+      every alert has a runbook_url BASE#ANCHOR, and ANCHOR is a heading of RUNBOOK.md (as
+      GitHub and most Markdown renderers make anchors: lower case, punctuation dropped)
   check-rules.py openmetrics METRICS-DUMP
       the OpenMetrics page parses with the reference parser (prometheus_client); skipped (77) if
       that module is not installed
@@ -63,6 +66,32 @@ def check_coverage(alerts, tests):
     return rc
 
 
+def heading_anchor(heading):
+    slug = re.sub(r'[^\w\- ]', '', heading.strip().lower())
+    return slug.replace(' ', '-')
+
+
+def check_runbooks(alerts, runbook, base):
+    anchors = {heading_anchor(m.group(1)) for m in re.finditer(r'^#+\s+(.*)$', open(runbook).read(), re.M)}
+    text = open(alerts).read()
+    names = re.findall(r'^\s*- alert:\s*(\S+)', text, re.M)
+    urls = re.findall(r'^\s*runbook_url:\s*"([^"]*)"', text, re.M)
+    rc = 0
+    if len(urls) != len(names):
+        print(f'{alerts}: {len(names)} alerts but {len(urls)} runbook_url annotations')
+        rc = 1
+    for url in urls:
+        page, _, anchor = url.partition('#')
+        if page != base:
+            print(f'{alerts}: runbook_url {url} is not under {base}')
+            rc = 1
+        elif anchor not in anchors:
+            print(f'{alerts}: runbook_url {url}: no heading of {runbook} has the anchor #{anchor}')
+            rc = 1
+    print(f'{len(urls)} runbook URLs under {base}, {len(anchors)} headings in {runbook}')
+    return rc
+
+
 def check_openmetrics(dump):
     try:
         from prometheus_client.openmetrics.parser import text_string_to_metric_families
@@ -83,4 +112,5 @@ def check_openmetrics(dump):
 
 if __name__ == '__main__':
     mode, args = sys.argv[1], sys.argv[2:]
-    sys.exit({'names': check_names, 'coverage': check_coverage, 'openmetrics': check_openmetrics}[mode](*args))
+    sys.exit({'names': check_names, 'coverage': check_coverage, 'runbooks': check_runbooks,
+              'openmetrics': check_openmetrics}[mode](*args))
