@@ -82,6 +82,17 @@ test_polkit_actions() {
         assert_match 'org\.unified1\.manage-profiles' "$actions" "pkaction"
         assert_match 'org\.unified1\.manage-agents' "$actions" "pkaction"
         assert_match 'org\.unified1\.inject-faults' "$actions" "pkaction"
+        # The defaults (docs/security.md): systemd's manage-units defaults for managing profiles and
+        # agents, so that an administrator over ssh can authenticate; fault injection asks every time.
+        local action implicit
+        for action in manage-profiles manage-agents; do
+                implicit=$(pkaction --verbose --action-id "org.unified1.$action" | grep -E '^ *implicit ')
+                assert_match 'implicit any: *auth_admin'$'\n'' *implicit inactive: *auth_admin'$'\n'' *implicit active: *auth_admin_keep' \
+                        "$implicit" "polkit defaults of org.unified1.$action"
+        done
+        implicit=$(pkaction --verbose --action-id org.unified1.inject-faults | grep -E '^ *implicit ')
+        assert_match 'implicit any: *auth_admin'$'\n'' *implicit inactive: *auth_admin'$'\n'' *implicit active: *auth_admin$' \
+                "$implicit" "polkit defaults of org.unified1.inject-faults"
         local file
         file=$(dpkg-query -L unified | grep -E '^/usr/share/polkit-1/actions/[^/]+\.policy$' || true)
         assert_match 'org\.unified1\.policy' "$file" "the polkit policy is in /usr/share/polkit-1/actions"
