@@ -98,6 +98,26 @@ test_polkit_actions() {
         assert_match 'org\.unified1\.policy' "$file" "the polkit policy is in /usr/share/polkit-1/actions"
 }
 
+# What the man pages and the alert rules point to is installed, uncompressed, where they say.
+test_docs_where_they_are_cited() {
+        _need_package
+        local cited f missing=() url
+        cited=$(zcat $(dpkg-query -L unified | grep -E '^/usr/share/man/man[0-9]/.*\.gz$') |
+                sed 's/\\-/-/g; s/\\&//g' | grep -oE '/usr/share/doc/unified/[A-Za-z0-9._-]+\.md' | sort -u)
+        assert_match dbus-api\.md "$cited" "documents cited by the man pages"
+        for f in $cited /usr/share/doc/unified/runbook.md /usr/share/doc/unified/dbus-api.md; do
+                [ -f "$f" ] || missing+=("$f")
+        done
+        assert_eq "" "${missing[*]}" "documents cited by the man pages or the rules but not installed"
+        # Every runbook_url of the installed rules is the installed runbook.
+        while read -r url; do
+                assert_match '^file:///usr/share/doc/unified/runbook\.md#[a-z0-9-]+$' "$url" "runbook_url"
+        done < <(sed -n 's/^ *runbook_url: *"\(.*\)"$/\1/p' /usr/share/unified/monitoring/alerts.yaml)
+        assert_ok grep -q runbook_url /usr/share/unified/monitoring/alerts.yaml
+        # The Grafana dashboard is installed and is JSON with a uid.
+        assert_eq unified-overview "$(jq -r .uid /usr/share/unified/grafana/unified.json)" "dashboard uid"
+}
+
 test_purge_and_reinstall() {
         _need_package
         local files leftovers=() f

@@ -2,8 +2,9 @@
 # Metrics against a real daemon (issue 6), served by unified-metricsd (issue 16): /metrics in both
 # formats, promtool's lint on a real scrape, a real Prometheus with the shipped rules (no alert while
 # healthy, the breaker-open alert firing and the recorded health score below 1 after a crash loop),
-# misbehaving HTTP clients that do not stall the D-Bus side, a scraper answered among 36 slow clients
-# (issue 15), and the privilege split: an unprivileged, sandboxed exporter and a daemon without network.
+# every query of the shipped Grafana dashboard returning data from it, misbehaving HTTP clients that
+# do not stall the D-Bus side, a scraper answered among 36 slow clients (issue 15), and the privilege
+# split: an unprivileged, sandboxed exporter and a daemon without network.
 
 BUS=(org.unified1 /org/unified1 org.unified1.Manager)
 PROFILE=itest-metrics
@@ -14,6 +15,7 @@ URL=http://127.0.0.1:9000/metrics
 PROM=http://127.0.0.1:9090
 PROM_DIR=/run/itest-prometheus
 RULES=${UNIFIED_ALERTS:-/usr/share/unified/monitoring/alerts.yaml}
+DASHBOARD=${UNIFIED_DASHBOARD:-/usr/share/unified/grafana/unified.json}
 
 mgr() {
         busctl get-property "${BUS[@]}" "$1" | sed -E 's/^[a-z]+ //; s/^"(.*)"$/\1/'
@@ -86,6 +88,8 @@ setup_file() {
 # Written by tests/integration/cases/50-metrics.sh
 name: $PROFILE
 description: "Integration test: metrics and alerts"
+# A budget and a CPU limit, so that the dashboard's limit and budget panels have series.
+resources: {memory_max: 512M, cpu_quota: 80%}
 defaults:
   restart: {policy: on-failure, delay: 100ms, max_delay: 0, steps: 0, max_attempts: 3, window: 1min}
 agents:
@@ -94,6 +98,7 @@ agents:
     notify: true
     essential: true
     memory_max: 64M
+    cpu_quota: 25%
   - name: met-side
     exec: [$AGENT_BIN, --role, met-side, --fault-file, $FAULTS/met-side]
     notify: true
@@ -299,4 +304,52 @@ test_prometheus_breaker_open_alert_fires_after_crash_loop() {
         busctl call "${BUS[@]}" ResetBreaker s met-side
         wait_until 30 breaker_is met-side closed
         wait_until 30 state_is running
+}
+
+# dashboard_failures: every query of the dashboard that returns no finite sample from Prometheus,
+# one per line with what came back. Grafana's interval variables become fixed windows that cover
+# the recovery the test caused.
+dashboard_failures() {
+        local expr query answer
+        while IFS= read -r expr; do
+                query=${expr//\$__rate_interval/2m}
+                query=${query//\$__interval/15s}
+                query=${query//\$__range/1h}
+                answer=$(curl -s --max-time 10 "$PROM/api/v1/query" --data-urlencode "query=$query")
+                if [ -z "$answer" ] || ! jq -e '.status == "success" and
+                        ([.data.result[].value[1] | select(. != "NaN" and . != "+Inf" and . != "-Inf")] | length > 0)' \
+                        <<<"$answer" >/dev/null 2>&1; then
+                        printf '%s -> %s\n' "$expr" "$(head -c 300 <<<"$answer")"
+                fi
+        done < <(jq -r '.. | objects | select(has("expr")) | .expr' "$DASHBOARD")
+}
+
+dashboard_returns_data() {
+        local failures
+        failures=$(dashboard_failures)
+        [ -z "$failures" ] && return 0
+        echo "$failures"
+        return 1
+}
+
+recovery_scraped() {
+        local v
+        v=$(promql 'increase(unified_recovery_duration_seconds_count[2m])')
+        [ -n "$v" ] && lt 0 "$v"
+}
+
+test_grafana_dashboard_queries_return_data() {
+        [ -r "$DASHBOARD" ] || skip "no dashboard at $DASHBOARD"
+        systemctl is-active -q itest-prometheus.service || start_prometheus
+        wait_until 30 state_is running
+        # One recovery for the recovery-time panels: systemd restarts a killed agent.
+        assert_ok systemctl kill --signal=KILL unified-met-side.service
+        wait_until 60 recovery_scraped
+        wait_until 30 state_is running
+        local n
+        n=$(jq '[.. | objects | select(has("expr"))] | length' "$DASHBOARD")
+        echo "$n queries in $DASHBOARD"
+        assert_ne 0 "$n" "queries in the dashboard"
+        # Rates need two scrapes after the series appeared: a few evaluations may come up empty.
+        wait_until 60 dashboard_returns_data
 }
