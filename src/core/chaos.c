@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* The fault engine: faults through systemd's levers, undone on time, measured from events. */
+/* The fault engine: the life cycle every fault goes through (chaos-fault.h), its timer, its record, the
+ * InjectFault method, random picks and the FaultFinished announcement. What a kind does to systemd and
+ * how it judges the agents lives in fault-<kind>.c. */
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -8,15 +10,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <systemd/sd-event.h>
 #include <systemd/sd-journal.h>
 
 #include "backoff.h"
-#include "agent-control.h"
 #include "bus-error.h"
 #include "bus-manager.h"
+#include "chaos-fault.h"
 #include "chaos.h"
 #include "fs-util.h"
 #include "log.h"
@@ -26,95 +27,39 @@
 #include "polkit.h"
 #include "string-util.h"
 #include "strv.h"
-#include "supervisor.h"
 #include "systemd-client.h"
 
-/* The SetUnitProperties / undo calls of a dying daemon wait this long at most. */
+/* The undo calls of a dying daemon wait this long at most (see chaos_free()). */
 #define CHAOS_SYNC_UNDO_TIMEOUT (2 * USEC_PER_SEC)
 /* When the profile does not say how long systemd's start limit window is. */
 #define CHAOS_REUSE_DEFAULT (60 * USEC_PER_SEC)
-/* An agent with a fault file leaks from the squeezed limit's start: this much room is left above what it
- * uses, so that the kernel kills it while it allocates rather than at once. */
-#define CHAOS_LEAK_HEADROOM (8ULL * 1024 * 1024)
-/* Without a fault file the limit goes to one page: below what any process needs, so the kernel's reclaim
- * fails and it OOM-kills in the cgroup right away. */
-#define CHAOS_SQUEEZE_DEFAULT 4096ULL
 
 #define IN_SET2(x, a, b) ((x) == (a) || (x) == (b))
 #define IN_SET3(x, a, b, c) (IN_SET2(x, a, b) || (x) == (c))
 
-typedef enum FaultPhase {
-        FAULT_PHASE_PREPARING,          /* reading the unit's current values */
-        FAULT_PHASE_INJECTING,          /* the lever's call is on its way */
-        FAULT_PHASE_ACTIVE,             /* in effect: waiting for detection, the duration, recovery */
-        FAULT_PHASE_UNDOING,            /* the undo's call is on its way */
-        FAULT_PHASE_RECOVERING,         /* undone: waiting for health */
-} FaultPhase;
+/* One row per kind, in ChaosKind order. */
+static const FaultVTable *const fault_vtables[_CHAOS_KIND_MAX] = {
+        [CHAOS_KIND_KILL] = &kill_vtable,
+        [CHAOS_KIND_MEMORY] = &memory_vtable,
+        [CHAOS_KIND_PARTITION] = &partition_vtable,
+        [CHAOS_KIND_OUTAGE] = &outage_vtable,
+        [CHAOS_KIND_CASCADE] = &cascade_vtable,
+        [CHAOS_KIND_STRESS] = &stress_vtable,
+};
 
-typedef struct IpPrefix {
-        int32_t family;
-        uint8_t address[16];
-        uint32_t prefixlen;
-} IpPrefix;
+const FaultVTable *fault_vtable(ChaosKind kind) {
+        return kind >= 0 && kind < _CHAOS_KIND_MAX ? fault_vtables[kind] : NULL;
+}
 
-typedef struct ChainMember {
-        char *name;
-        uint32_t restarts_before;
-        usec_t down;
-        usec_t up;
-} ChainMember;
-
-typedef struct Fault {
-        Chaos *chaos;
+/* The userdata of one call to systemd: the fault is found again by id when the reply comes, since the
+ * SystemdClient cannot cancel a call. The engine keeps the calls in a list only to cut them off from a
+ * Chaos that is freed while they are in flight. */
+typedef struct FaultCall FaultCall;
+struct FaultCall {
+        Chaos *chaos;                   /* NULL once the engine is gone */
         uint64_t id;
-        uint64_t parent;
-        ChaosKind kind;
-        char *agent;
-        char *unit;
-        char *profile;
-        char *record;                   /* path of the record, NULL if none was written */
-
-        usec_t duration;
-        usec_t timeout;
-        int signal;
-        uint64_t limit;                 /* memory: the squeezed MemoryMax= */
-
-        FaultPhase phase;
-        usec_t injected, detected, undone, recovered;
-        usec_t end;                     /* when the fault's hold ends (= injected for instant ones) */
-        uint32_t restarts_before;
-        bool failed;                    /* finishes as not recovered once undone */
-        bool lever_in_place;            /* something to undo */
-        bool aborted;                   /* the profile went away: undo without restarting anything */
-        char *detail;
-
-        /* memory */
-        uint64_t old_memory_max, old_swap_max, memory_current;
-        char *fault_file;
-        char *result;                   /* the unit's Result= when it went down */
-        /* partition */
-        IpPrefix *old_deny;
-        size_t n_old_deny;
-        /* cascade */
-        ChainMember *chain;
-        size_t n_chain;
-        usec_t target_up;
-        /* outage */
-        bool profile_failed;
-        char *dependent_down;
-        /* stress */
-        ChaosKind *kinds;
-        size_t n_kinds;
-        usec_t interval;
-        unsigned max_in_flight;
-        unsigned n_children, n_children_failed, n_in_flight;
-        usec_t last_child_recovered;
-        bool ticking;                   /* inside stress_tick(): do not finish (and free) the run */
-
-        sd_bus_message *request;        /* the InjectFault call, answered once systemd took the fault */
-        sd_bus_slot *slot;              /* the one systemd call in flight */
-        sd_event_source *timer;
-} Fault;
+        FaultCall *prev, *next;
+};
 
 typedef struct ChaosHit {
         char *agent;
@@ -129,12 +74,12 @@ struct Chaos {
         uint64_t next_id;
         ChaosHit *hits;
         size_t n_hits;
+        FaultCall *calls;
 };
 
 static void fault_evaluate(Fault *f, ProfileState state);
 static void fault_undo(Fault *f);
-static int fault_start(Fault *f);
-static void stress_tick(Fault *f);
+static void fault_rearm(Fault *f);
 
 /* ---------------------------------------------------------------------------------------------------
  * Small helpers */
@@ -165,8 +110,12 @@ size_t chaos_faults_in_flight(const Chaos *c) {
         return c ? c->n_faults : 0;
 }
 
-static Manager *fault_manager(Fault *f) {
+Manager *fault_manager(const Fault *f) {
         return f->chaos->manager;
+}
+
+sd_bus *fault_bus(const Fault *f) {
+        return systemd_client_get_bus(fault_manager(f)->systemd);
 }
 
 /* For messages: the agent, or what a stress run acts on. */
@@ -174,8 +123,7 @@ static const char *fault_target(const Fault *f) {
         return isempty(f->agent) ? "the profile" : f->agent;
 }
 
-static void fault_set_detail(Fault *f, const char *format, ...) _printf_(2, 3);
-static void fault_set_detail(Fault *f, const char *format, ...) {
+void fault_set_detail(Fault *f, const char *format, ...) {
         va_list ap;
         char *s;
 
@@ -187,14 +135,14 @@ static void fault_set_detail(Fault *f, const char *format, ...) {
         va_end(ap);
 }
 
-static const char *agent_fault_file(const Agent *def) {
-        STRV_FOREACH(arg, def ? def->exec : NULL) {
-                if (streq(*arg, "--fault-file"))
-                        return arg[1];
-                if (strneq(*arg, "--fault-file=", strlen("--fault-file=")))
-                        return *arg + strlen("--fault-file=");
-        }
-        return NULL;
+FaultVerdict fault_verdict(FaultVerdictKind kind, const char *format, ...) {
+        FaultVerdict v = { .kind = kind };
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(v.detail, sizeof(v.detail), format, ap);
+        va_end(ap);
+        return v;
 }
 
 /* Whether "b" requires "a" (directly). */
@@ -202,7 +150,7 @@ static bool agent_requires(const AgentRuntime *b, const char *a) {
         return b->def && strv_contains(b->def->requires, a);
 }
 
-static bool agent_has_dependents(Manager *m, const AgentRuntime *a) {
+bool chaos_agent_has_dependents(Manager *m, const AgentRuntime *a) {
         for (size_t i = 0; i < m->n_agents; i++)
                 if (agent_requires(m->agents[i], a->name))
                         return true;
@@ -210,8 +158,8 @@ static bool agent_has_dependents(Manager *m, const AgentRuntime *a) {
 }
 
 /* The agents that require "root", directly or through others, in profile order, without "root". */
-static int agent_dependents(Manager *m, const char *root, char ***ret) {
-        _cleanup_strv_free_ char **set = NULL;
+int chaos_agent_dependents(Manager *m, const char *root, char ***ret) {
+        _cleanup_strv_free_ char **set = NULL, **deps = NULL;
         bool grew = true;
         int r;
 
@@ -235,8 +183,6 @@ static int agent_dependents(Manager *m, const char *root, char ***ret) {
                                 }
                 }
         }
-        /* Drop the root (the first entry), keep profile order for the rest. */
-        _cleanup_strv_free_ char **deps = NULL;
         for (size_t i = 0; i < m->n_agents; i++)
                 if (!streq(m->agents[i]->name, root) && strv_contains(set, m->agents[i]->name)) {
                         r = strv_extend(&deps, m->agents[i]->name);
@@ -247,7 +193,7 @@ static int agent_dependents(Manager *m, const char *root, char ***ret) {
         return 0;
 }
 
-static usec_t agent_reuse_window(Manager *m, const AgentRuntime *a) {
+static usec_t agent_reuse_window(const AgentRuntime *a) {
         return a->def && a->def->restart.window > 0 ? a->def->restart.window : CHAOS_REUSE_DEFAULT;
 }
 
@@ -271,67 +217,40 @@ static void hit_record(Chaos *c, const char *agent, usec_t at) {
 
 /* Whether a restart caused by us within systemd's start limit window could make the next one hit the
  * limit: such agents are not picked at random. */
-static bool hit_recent(Chaos *c, const AgentRuntime *a, usec_t t) {
+bool chaos_hit_recent(Chaos *c, const AgentRuntime *a, usec_t t) {
         for (size_t i = 0; i < c->n_hits; i++)
                 if (streq(c->hits[i].agent, a->name))
-                        return t < c->hits[i].at + agent_reuse_window(c->manager, a);
+                        return t < c->hits[i].at + agent_reuse_window(a);
         return false;
 }
 
-/* Whether a fault in flight acts on "name" (as its target or in its cascade chain). */
-static bool agent_is_touched(Chaos *c, const char *name) {
+/* Whether a fault in flight acts on "name" (as its target, or as a dependent its lever reaches). */
+bool chaos_agent_is_touched(Chaos *c, const char *name) {
         for (size_t i = 0; i < c->n_faults; i++) {
                 Fault *f = c->faults[i];
 
-                if (f->kind == CHAOS_KIND_STRESS)
+                if (FAULT_VTABLE(f)->no_target)
                         continue;
                 if (streq_ptr(f->agent, name))
                         return true;
-                for (size_t j = 0; j < f->n_chain; j++)
-                        if (streq(f->chain[j].name, name))
+                for (size_t j = 0; j < f->n_watches; j++)
+                        if (f->watches[j].acted_on && streq(f->watches[j].name, name))
                                 return true;
         }
         return false;
 }
 
 /* Whether fault "kind" may hit "a" when the caller did not name an agent. */
-static bool agent_is_eligible(Chaos *c, AgentRuntime *a, ChaosKind kind, usec_t t) {
-        Manager *m = c->manager;
-        const Agent *def = a->def;
+static bool agent_is_eligible(Chaos *c, const AgentRuntime *a, ChaosKind kind, usec_t t) {
+        const FaultVTable *vt = fault_vtable(kind);
 
-        if (!def || agent_runtime_is_lazy(a) || agent_runtime_status(a) != AGENT_STATUS_OK || agent_is_touched(c, a->name))
+        if (!a->def || agent_runtime_is_lazy(a) || agent_runtime_status(a) != AGENT_STATUS_OK ||
+            chaos_agent_is_touched(c, a->name))
                 return false;
-
-        switch (kind) {
-        case CHAOS_KIND_KILL:
-        case CHAOS_KIND_MEMORY:
-                /* Leaves only: a fault on an agent others require is a cascade, which has its own kind. */
-                return !agent_has_dependents(m, a) && !hit_recent(c, a, t);
-        case CHAOS_KIND_PARTITION:
-                /* Agents without network (PrivateNetwork=yes) would not notice. */
-                return def->sandbox.network;
-        case CHAOS_KIND_OUTAGE:
-                return !agent_runtime_is_essential(a) && !agent_has_dependents(m, a);
-        case CHAOS_KIND_CASCADE: {
-                _cleanup_strv_free_ char **deps = NULL;
-
-                if (!agent_runtime_is_essential(a) || !agent_has_dependents(m, a) || hit_recent(c, a, t))
-                        return false;
-                if (agent_dependents(m, a->name, &deps) < 0)
-                        return false;
-                STRV_FOREACH(d, deps) {
-                        AgentRuntime *b = manager_find_agent(m, *d);
-                        if (b && (hit_recent(c, b, t) || agent_is_touched(c, b->name)))
-                                return false;
-                }
-                return true;
-        }
-        default:
-                return false;
-        }
+        return vt->eligible && vt->eligible(c, a, t);
 }
 
-static AgentRuntime *agent_pick(Chaos *c, ChaosKind kind, usec_t t) {
+AgentRuntime *chaos_pick_agent(Chaos *c, ChaosKind kind, usec_t t) {
         Manager *m = c->manager;
         size_t n = 0, pick;
 
@@ -348,70 +267,156 @@ static AgentRuntime *agent_pick(Chaos *c, ChaosKind kind, usec_t t) {
 }
 
 /* ---------------------------------------------------------------------------------------------------
- * Records: what to undo if the daemon dies mid-fault */
+ * Faults as objects */
 
-static int ip_prefixes_format(const IpPrefix *p, size_t n, char **ret) {
-        char *s = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&s, &size);
+Fault *fault_alloc(ChaosKind kind) {
+        const FaultVTable *vt = fault_vtable(kind);
+        Fault *f;
 
+        if (!vt || vt->object_size < sizeof(Fault))
+                return NULL;
+        f = calloc(1, vt->object_size);
+        if (!f)
+                return NULL;
+        *f = (Fault) {
+                .kind = kind,
+                .timeout = CHAOS_TIMEOUT_DEFAULT,
+                .injected = USEC_INFINITY, .detected = USEC_INFINITY, .undone = USEC_INFINITY,
+                .recovered = USEC_INFINITY, .end = USEC_INFINITY, .target_up = USEC_INFINITY,
+        };
+        return f;
+}
+
+Fault *fault_free(Fault *f) {
+        if (!f)
+                return NULL;
+        if (FAULT_VTABLE(f)->done)
+                FAULT_VTABLE(f)->done(f);
+        sd_event_source_disable_unref(f->timer);
+        sd_bus_message_unref(f->request);
+        free(f->agent);
+        free(f->unit);
+        free(f->profile);
+        free(f->record);
+        free(f->result);
+        free(f->detail);
+        for (size_t i = 0; i < f->n_watches; i++) {
+                free(f->watches[i].name);
+                strv_free(f->watches[i].requires);
+        }
+        free(f->watches);
+        return mfree(f);
+}
+
+int fault_add_watch(Fault *f, const char *name, uint32_t restarts_before, bool acted_on, char * const *requires) {
+        _cleanup_strv_free_ char **req = NULL;
+        _cleanup_free_ char *n = NULL;
+        FaultWatch *w;
+        int r;
+
+        n = strdup(name);
+        if (!n)
+                return -ENOMEM;
+        r = strv_copy(requires, &req);
+        if (r < 0)
+                return r;
+        w = reallocarray(f->watches, f->n_watches + 1, sizeof(FaultWatch));
+        if (!w)
+                return -ENOMEM;
+        f->watches = w;
+        f->watches[f->n_watches++] = (FaultWatch) {
+                .name = TAKE_PTR(n), .restarts_before = restarts_before, .acted_on = acted_on,
+                .down = USEC_INFINITY, .up = USEC_INFINITY, .requires = TAKE_PTR(req),
+        };
+        return 0;
+}
+
+int fault_watch_dependents(Fault *f, bool acted_on) {
+        Manager *m = fault_manager(f);
+        _cleanup_strv_free_ char **deps = NULL;
+        int r;
+
+        r = chaos_agent_dependents(m, f->agent, &deps);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(d, deps) {
+                AgentRuntime *b = manager_find_agent(m, *d);
+
+                /* A lazy agent's service may be idle by design; what the lever reaches must run to go down. */
+                if (!b || agent_runtime_is_lazy(b) || (acted_on && agent_runtime_status(b) != AGENT_STATUS_OK))
+                        continue;
+                r = fault_add_watch(f, *d, b->n_restarts, acted_on, b->def ? b->def->requires : NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static Fault *chaos_find_fault(Chaos *c, uint64_t id) {
+        for (size_t i = 0; i < c->n_faults; i++)
+                if (c->faults[i]->id == id)
+                        return c->faults[i];
+        return NULL;
+}
+
+int chaos_add_fault(Chaos *c, Fault *f) {
+        Fault **l = reallocarray(c->faults, c->n_faults + 1, sizeof(Fault *));
+
+        if (!l)
+                return -ENOMEM;
+        c->faults = l;
+        c->faults[c->n_faults++] = f;
+        return 0;
+}
+
+static void chaos_remove_fault(Chaos *c, Fault *f) {
+        for (size_t i = 0; i < c->n_faults; i++)
+                if (c->faults[i] == f) {
+                        memmove(c->faults + i, c->faults + i + 1, (c->n_faults - i - 1) * sizeof(Fault *));
+                        c->n_faults--;
+                        return;
+                }
+}
+
+int fault_new(Chaos *c, ChaosKind kind, const char *agent, Fault **ret) {
+        _cleanup_(fault_freep) Fault *f = NULL;
+        Manager *m = c->manager;
+        AgentRuntime *a = NULL;
+        int r;
+
+        f = fault_alloc(kind);
         if (!f)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                size_t len = p[i].family == AF_INET6 ? 16 : 4;
-
-                fprintf(f, "%s%" PRIi32 "/%" PRIu32 "/", i > 0 ? "," : "", p[i].family, p[i].prefixlen);
-                for (size_t j = 0; j < len; j++)
-                        fprintf(f, "%02x", p[i].address[j]);
-        }
-        if (fclose(f) != 0) {
-                free(s);
+        f->chaos = c;
+        f->id = c->next_id++;
+        f->profile = strdup(m->active->name);
+        if (!f->profile)
                 return -ENOMEM;
-        }
-        *ret = s;
-        return 0;
-}
-
-static int ip_prefixes_parse(const char *s, IpPrefix **ret, size_t *ret_n) {
-        _cleanup_free_ IpPrefix *p = NULL;
-        _cleanup_free_ char *copy = strdup(s);
-        size_t n = 0;
-        char *save = NULL;
-
-        if (!copy)
-                return -ENOMEM;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                IpPrefix x = {};
-                char hex[33];
-                size_t len;
-                IpPrefix *np;
-
-                if (sscanf(tok, "%" SCNi32 "/%" SCNu32 "/%32[0-9a-f]", &x.family, &x.prefixlen, hex) != 3)
-                        return -EINVAL;
-                if (x.family != AF_INET && x.family != AF_INET6)
-                        return -EINVAL;
-                len = x.family == AF_INET6 ? 16 : 4;
-                if (strlen(hex) != len * 2 || x.prefixlen > len * 8)
-                        return -EINVAL;
-                for (size_t j = 0; j < len; j++) {
-                        unsigned b;
-                        if (sscanf(hex + 2 * j, "%2x", &b) != 1)
-                                return -EINVAL;
-                        x.address[j] = (uint8_t) b;
-                }
-                np = reallocarray(p, n + 1, sizeof(IpPrefix));
-                if (!np)
+        if (!isempty(agent)) {
+                a = manager_find_agent(m, agent);
+                f->agent = strdup(agent);
+                f->unit = strdup(a ? a->unit : "");
+                if (!f->agent || !f->unit)
                         return -ENOMEM;
-                p = np;
-                p[n++] = x;
+        } else {
+                f->agent = strdup("");
+                if (!f->agent)
+                        return -ENOMEM;
         }
-        *ret = TAKE_PTR(p);
-        *ret_n = n;
+        if (FAULT_VTABLE(f)->init) {
+                r = FAULT_VTABLE(f)->init(f, a);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(f);
         return 0;
 }
+
+/* ---------------------------------------------------------------------------------------------------
+ * Records: what to undo if the daemon dies mid-fault */
 
 static int fault_record_write(Fault *f) {
-        _cleanup_free_ char *path = NULL, *tmp = NULL, *deny = NULL;
+        _cleanup_free_ char *path = NULL, *tmp = NULL;
         FILE *o;
         int fd, r;
 
@@ -421,11 +426,6 @@ static int fault_record_write(Fault *f) {
         if (asprintf(&path, "%s/fault-%" PRIu64, f->chaos->dir, f->id) < 0 ||
             asprintf(&tmp, "%s/.fault-%" PRIu64 ".tmp", f->chaos->dir, f->id) < 0)
                 return -ENOMEM;
-        if (f->kind == CHAOS_KIND_PARTITION) {
-                r = ip_prefixes_format(f->old_deny, f->n_old_deny, &deny);
-                if (r < 0)
-                        return r;
-        }
 
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
@@ -439,16 +439,9 @@ static int fault_record_write(Fault *f) {
         }
         fprintf(o, "id=%" PRIu64 "\nkind=%s\nagent=%s\nunit=%s\nprofile=%s\n", f->id,
                 chaos_kind_to_string(f->kind), f->agent, f->unit, f->profile);
-        if (f->kind == CHAOS_KIND_MEMORY)
-                fprintf(o, "memory_max=%" PRIu64 "\nswap_max=%" PRIu64 "\n", f->old_memory_max,
-                        f->old_swap_max);
-        if (f->fault_file)
-                fprintf(o, "fault_file=%s\n", f->fault_file);
-        if (deny)
-                fprintf(o, "deny=%s\n", deny);
-        if (f->kind == CHAOS_KIND_OUTAGE)
-                fprintf(o, "stopped=1\n");
-        r = fflush(o) != 0 || ferror(o) ? -EIO : 0;
+        r = FAULT_VTABLE(f)->record(f, o);
+        if (r >= 0)
+                r = fflush(o) != 0 || ferror(o) ? -EIO : 0;
         if (r >= 0 && fsync(fileno(o)) < 0)
                 r = -errno;
         fclose(o);
@@ -471,100 +464,218 @@ static void fault_record_remove(Fault *f) {
         f->record = mfree(f->record);
 }
 
-/* ---------------------------------------------------------------------------------------------------
- * Building the systemd calls */
-
-static int append_u64_property(sd_bus_message *m, const char *name, uint64_t v) {
-        return sd_bus_message_append(m, "(sv)", name, "t", v);
-}
-
-static int append_deny_property(sd_bus_message *m, const IpPrefix *p, size_t n) {
+/* A record read back as a fault of its kind (no Chaos): the common keys here, the kind's by its ->load.
+ * The kind is known once its line is read, so the lines are read first. */
+static int record_load(const char *path, Fault **ret) {
+        _cleanup_strv_free_ char **lines = NULL;
+        _cleanup_(fault_freep) Fault *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        ChaosKind kind = _CHAOS_KIND_INVALID;
+        FILE *file;
+        size_t size = 0;
         int r;
 
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "IPAddressDeny");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(iayu)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(iayu)");
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                r = sd_bus_message_open_container(m, 'r', "iayu");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "i", p[i].family);
-                if (r >= 0)
-                        r = sd_bus_message_append_array(m, 'y', p[i].address,
-                                                        p[i].family == AF_INET6 ? 16 : 4);
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "u", p[i].prefixlen);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
+        file = fopen(path, "re");
+        if (!file)
+                return -errno;
+        r = 0;
+        while (r >= 0 && getline(&line, &size, file) >= 0) {
+                line[strcspn(line, "\n")] = '\0';
+                if (strneq(line, "kind=", strlen("kind=")))
+                        kind = chaos_kind_from_string(line + strlen("kind="));
+                r = strv_extend(&lines, line);
         }
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
+        fclose(file);
+        if (r < 0)
+                return r;
+        if (kind < 0)
+                return -EBADMSG;
+        f = fault_alloc(kind);
+        if (!f)
+                return -ENOMEM;
+        f->record = strdup(path);
+        if (!f->record)
+                return -ENOMEM;
+        STRV_FOREACH(l, lines) {
+                char *eq = strchr(*l, '='), *v;
 
-/* SetUnitProperties(unit, runtime=true, ...) for the lever ("undo" false) or its undo. */
-static int build_set_properties(sd_bus *bus, ChaosKind kind, bool undo, const char *unit,
-                                uint64_t memory_max, uint64_t swap_max, const IpPrefix *deny, size_t n_deny,
-                                sd_bus_message **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        static const IpPrefix any[] = {
-                { .family = AF_INET, .prefixlen = 0 },
-                { .family = AF_INET6, .prefixlen = 0 },
-        };
-        int r;
-
-        r = sd_bus_message_new_method_call(bus, &m, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE,
-                                           "SetUnitProperties");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "sb", unit, 1);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'a', "(sv)");
-        if (r < 0)
-                return r;
-        if (kind == CHAOS_KIND_MEMORY) {
-                r = append_u64_property(m, "MemoryMax", memory_max);
-                if (r >= 0)
-                        r = append_u64_property(m, "MemorySwapMax", swap_max);
-        } else if (!undo)
-                /* A non-empty list adds to IPAddressDeny=: "any" is 0.0.0.0/0 and ::/0. */
-                r = append_deny_property(m, any, ELEMENTSOF(any));
-        else {
-                /* An empty list resets it; then what was there before goes back. */
-                r = append_deny_property(m, NULL, 0);
-                if (r >= 0 && n_deny > 0)
-                        r = append_deny_property(m, deny, n_deny);
+                if (!eq)
+                        continue;
+                *eq = '\0';
+                v = eq + 1;
+                if (streq(*l, "id"))
+                        r = safe_atou64(v, &f->id);
+                else if (streq(*l, "kind"))
+                        r = 0;
+                else if (streq(*l, "agent"))
+                        r = free_and_strdup(&f->agent, v);
+                else if (streq(*l, "unit"))
+                        r = free_and_strdup(&f->unit, v);
+                else if (streq(*l, "profile"))
+                        r = free_and_strdup(&f->profile, v);
+                else if (FAULT_VTABLE(f)->load)
+                        r = FAULT_VTABLE(f)->load(f, *l, v);
+                if (r < 0)
+                        return r;
         }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(m);
+        if (isempty(f->unit))
+                return -EBADMSG;
+        *ret = TAKE_PTR(f);
         return 0;
 }
 
-static int fault_call(Fault *f, sd_bus_message *m, sd_bus_message_handler_t callback) {
-        f->slot = sd_bus_slot_unref(f->slot);
-        return sd_bus_call_async(NULL, &f->slot, m, callback, f, 0);
+static void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
 }
 
-static int fault_call_method(Fault *f, sd_bus_message_handler_t callback, const char *method,
-                             const char *types, ...) {
+static int on_startup_undo_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        const char *path = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e && !sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
+                log_warning("Failed to undo the fault recorded in %s: %s", path, e->message);
+                return 0;
+        }
+        if (unlink(path) < 0 && errno != ENOENT)
+                log_warning_errno(-errno, "Failed to remove %s, ignoring: %m", path);
+        return 0;
+}
+
+/* Sends the undo of a recorded fault (whose record is "path"): through the SystemdClient, or, "sync",
+ * straight on the bus with a timeout (see chaos_free()). 1 if a call was sent, 0 if there was nothing
+ * to send. */
+static int fault_undo_recorded(Chaos *c, const Fault *f, bool sync) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        const FaultVTable *vt = FAULT_VTABLE(f);
+        sd_bus *bus = c->manager->bus;
+        char *path;
+        int r;
+
+        if (vt->cleanup)
+                vt->cleanup(f);
+        if (!vt->undo_message)
+                return 0; /* an outage: adoption starts the agents of the active profile that are missing */
+        r = vt->undo_message(f, bus, &msg);
+        if (r <= 0)
+                return r;
+
+        if (sync) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                r = sd_bus_call(bus, msg, CHAOS_SYNC_UNDO_TIMEOUT, &error, NULL);
+                if (r < 0 && !sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit"))
+                        return r;
+                return 1;
+        }
+
+        path = strdup(f->record);
+        if (!path)
+                return -ENOMEM;
+        r = systemd_client_call(c->manager->systemd, msg,
+                                &(SystemdCall) { .callback = on_startup_undo_reply, .userdata = path, .destroy = free,
+                                                 .urgent = true });
+        return r < 0 ? r : 1;
+}
+
+int chaos_startup(Chaos *c) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        unsigned n = 0;
+
+        d = opendir(c->dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                _cleanup_(fault_freep) Fault *rec = NULL;
+                _cleanup_free_ char *path = NULL;
+                const char *kind;
+                int r;
+
+                if (strncmp(de->d_name, "fault-", 6) != 0)
+                        continue;
+                if (asprintf(&path, "%s/%s", c->dir, de->d_name) < 0)
+                        return -ENOMEM;
+                r = record_load(path, &rec);
+                if (r < 0) {
+                        log_warning_errno(r, "Ignoring and removing unreadable fault record %s: %m", path);
+                        (void) unlink(path);
+                        continue;
+                }
+                kind = chaos_kind_to_string(rec->kind);
+                c->next_id = MAX(c->next_id, rec->id + 1);
+                log_notice("Undoing fault %" PRIu64 " (%s on %s) left by a previous instance.", rec->id, kind,
+                           strna(rec->agent));
+                (void) sd_journal_send("MESSAGE=Fault %" PRIu64 " (%s on %s) undone after a daemon restart.",
+                                       rec->id, kind, strna(rec->agent), "MESSAGE_ID=" UNIFIED_MESSAGE_FAULT_UNDONE,
+                                       "PRIORITY=%i", LOG_NOTICE, "UNIFIED_FAULT_ID=%" PRIu64, rec->id,
+                                       "UNIFIED_FAULT_KIND=%s", kind, "UNIFIED_AGENT=%s", strempty(rec->agent), NULL);
+                r = fault_undo_recorded(c, rec, false);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to undo fault %" PRIu64 ", keeping its record: %m", rec->id);
+                else if (r == 0)
+                        (void) unlink(path);
+                n++;
+        }
+        return (int) MIN(n, (unsigned) INT32_MAX);
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * Calls to systemd */
+
+static void fault_call_free(void *p) {
+        FaultCall *call = p;
+
+        if (!call)
+                return;
+        if (call->chaos) {
+                if (call->prev)
+                        call->prev->next = call->next;
+                else
+                        call->chaos->calls = call->next;
+                if (call->next)
+                        call->next->prev = call->prev;
+        }
+        free(call);
+}
+
+static int on_fault_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error);
+
+/* A call whose reply goes to on_fault_reply() for "f", on the urgent lane: a fault's lever or undo
+ * must not wait behind a profile start. */
+static int fault_call_prepare(Fault *f, SystemdCall *ret) {
+        Chaos *c = f->chaos;
+        FaultCall *call = calloc(1, sizeof(FaultCall));
+
+        if (!call)
+                return -ENOMEM;
+        *call = (FaultCall) { .chaos = c, .id = f->id, .next = c->calls };
+        if (c->calls)
+                c->calls->prev = call;
+        c->calls = call;
+        *ret = (SystemdCall) {
+                .callback = on_fault_reply, .userdata = call, .destroy = fault_call_free, .urgent = true,
+        };
+        return 0;
+}
+
+int fault_call(Fault *f, sd_bus_message *m) {
+        SystemdCall call;
+        int r;
+
+        r = fault_call_prepare(f, &call);
+        if (r < 0)
+                return r;
+        return systemd_client_call(fault_manager(f)->systemd, m, &call);
+}
+
+int fault_call_manager(Fault *f, const char *method, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
         int r;
 
-        r = sd_bus_message_new_method_call(fault_manager(f)->bus, &m, SYSTEMD_SERVICE, SYSTEMD_PATH,
-                                           SYSTEMD_MANAGER_IFACE, method);
+        r = sd_bus_message_new_method_call(fault_bus(f), &m, SYSTEMD_SERVICE,
+                                           SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, method);
         if (r < 0)
                 return r;
         va_start(ap, types);
@@ -572,50 +683,27 @@ static int fault_call_method(Fault *f, sd_bus_message_handler_t callback, const 
         va_end(ap);
         if (r < 0)
                 return r;
-        return fault_call(f, m, callback);
+        return fault_call(f, m);
+}
+
+int fault_set_properties_new(sd_bus *bus, const char *unit, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE,
+                                           "SetUnitProperties");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sb", unit, 1);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
 }
 
 /* ---------------------------------------------------------------------------------------------------
- * Life cycle */
-
-static Fault *fault_free(Fault *f) {
-        if (!f)
-                return NULL;
-        sd_bus_slot_unref(f->slot);
-        sd_event_source_disable_unref(f->timer);
-        sd_bus_message_unref(f->request);
-        free(f->agent);
-        free(f->unit);
-        free(f->profile);
-        free(f->record);
-        free(f->detail);
-        free(f->fault_file);
-        free(f->result);
-        free(f->old_deny);
-        for (size_t i = 0; i < f->n_chain; i++)
-                free(f->chain[i].name);
-        free(f->chain);
-        free(f->dependent_down);
-        free(f->kinds);
-        return mfree(f);
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(Fault *, fault_free);
-
-static Fault *chaos_find_fault(Chaos *c, uint64_t id) {
-        for (size_t i = 0; i < c->n_faults; i++)
-                if (c->faults[i]->id == id)
-                        return c->faults[i];
-        return NULL;
-}
-
-static void chaos_remove_fault(Chaos *c, Fault *f) {
-        for (size_t i = 0; i < c->n_faults; i++)
-                if (c->faults[i] == f) {
-                        memmove(c->faults + i, c->faults + i + 1, (c->n_faults - i - 1) * sizeof(Fault *));
-                        c->n_faults--;
-                        return;
-                }
-}
+ * The end of a fault */
 
 static usec_t fault_recovery_usec(const Fault *f) {
         ChaosResult r = {
@@ -626,23 +714,19 @@ static usec_t fault_recovery_usec(const Fault *f) {
         return chaos_result_recovery_usec(&r);
 }
 
-static void fault_child_finished(Fault *parent, const Fault *child, bool ok);
-
 /* The end: announce (or answer the call with the error), forget. Frees "f". */
-static void fault_finish(Fault *f) {
+void fault_finish(Fault *f) {
         Chaos *c = f->chaos;
         Manager *m = c->manager;
         bool ok = !f->failed && f->recovered != USEC_INFINITY;
+        const char *kind = chaos_kind_to_string(f->kind);
         char buf[CHAOS_FORMAT_SECONDS_MAX];
 
         if (f->request) {
                 /* systemd never took it: the caller gets the error instead of an id. */
-                (void) sd_bus_reply_method_errorf(f->request, BUS_ERROR_FAULT_FAILED,
-                                                  "Failed to inject %s into %s: %s",
-                                                  chaos_kind_to_string(f->kind), fault_target(f),
-                                                  strna(f->detail));
+                (void) sd_bus_reply_method_errorf(f->request, BUS_ERROR_FAULT_FAILED, "Failed to inject %s into %s: %s",
+                                                  kind, fault_target(f), strna(f->detail));
         } else {
-                const char *kind = chaos_kind_to_string(f->kind);
                 usec_t t = fault_recovery_usec(f);
 
                 if (ok)
@@ -661,26 +745,24 @@ static void fault_finish(Fault *f) {
                                                "UNIFIED_FAULT_KIND=%s", kind, "UNIFIED_AGENT=%s",
                                                strempty(f->agent), "UNIFIED_RECOVERED=0", NULL);
                 bus_manager_send_fault_finished(m, &(BusFaultFinished) {
-                        .id = f->id, .parent = f->parent, .kind = chaos_kind_to_string(f->kind),
-                        .agent = strempty(f->agent), .recovered = ok, .injected = f->injected,
-                        .detected = f->detected, .undone = f->undone, .recovered_at = f->recovered,
-                        .detail = strempty(f->detail) });
+                        .id = f->id, .parent = f->parent, .kind = kind, .agent = strempty(f->agent),
+                        .recovered = ok, .injected = f->injected, .detected = f->detected, .undone = f->undone,
+                        .recovered_at = f->recovered, .detail = strempty(f->detail) });
         }
 
         chaos_remove_fault(c, f);
         if (f->parent != 0) {
                 Fault *parent = chaos_find_fault(c, f->parent);
-                if (parent)
-                        fault_child_finished(parent, f, ok);
+                if (parent && FAULT_VTABLE(parent)->child_finished)
+                        FAULT_VTABLE(parent)->child_finished(parent, f, ok);
         }
         fault_free(f);
 }
 
 /* Not recovered, for "why": undo first if something is in effect, then finish. */
-static void fault_fail(Fault *f) {
+void fault_fail(Fault *f) {
         f->failed = true;
-        if (f->phase == FAULT_PHASE_UNDOING || f->phase == FAULT_PHASE_PREPARING ||
-            f->phase == FAULT_PHASE_INJECTING)
+        if (IN_SET3(f->phase, FAULT_PHASE_UNDOING, FAULT_PHASE_PREPARING, FAULT_PHASE_INJECTING))
                 /* The reply in flight sees "failed" and carries on from there. */
                 return;
         if (f->lever_in_place) {
@@ -690,6 +772,9 @@ static void fault_fail(Fault *f) {
         fault_record_remove(f);
         fault_finish(f);
 }
+
+/* ---------------------------------------------------------------------------------------------------
+ * Timer */
 
 static void fault_arm(Fault *f, usec_t at) {
         if (at == USEC_INFINITY) {
@@ -703,28 +788,64 @@ static void fault_arm(Fault *f, usec_t at) {
 
 /* The next moment the timer matters: the end of the hold while it is in effect, then the deadline. */
 static void fault_rearm(Fault *f) {
-        usec_t deadline = f->end == USEC_INFINITY ? USEC_INFINITY : f->end + f->timeout;
+        const FaultVTable *vt = FAULT_VTABLE(f);
 
-        if (f->kind == CHAOS_KIND_STRESS) {
-                usec_t t = now(CLOCK_BOOTTIME);
-                fault_arm(f, t < f->end ? MIN(t + f->interval, f->end) : deadline);
-                return;
-        }
-        if (f->phase == FAULT_PHASE_ACTIVE && f->lever_in_place && f->undone == USEC_INFINITY)
+        if (vt->next_wakeup)
+                fault_arm(f, vt->next_wakeup(f, now(CLOCK_BOOTTIME)));
+        else if (f->phase == FAULT_PHASE_ACTIVE && f->lever_in_place && f->undone == USEC_INFINITY)
                 fault_arm(f, f->end);
         else
-                fault_arm(f, deadline);
+                fault_arm(f, f->end == USEC_INFINITY ? USEC_INFINITY : f->end + f->timeout);
+}
+
+static int on_fault_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Fault *f = userdata;
+        const FaultVTable *vt = FAULT_VTABLE(f);
+        usec_t t = now(CLOCK_BOOTTIME);
+        char buf[CHAOS_FORMAT_SECONDS_MAX];
+
+        if (vt->timer) {
+                vt->timer(f, t);
+                return 0;
+        }
+        if (f->phase == FAULT_PHASE_ACTIVE && f->lever_in_place && f->undone == USEC_INFINITY && t >= f->end) {
+                if (vt->undetected_in_hold && f->detected == USEC_INFINITY) {
+                        fault_set_detail(f, "%s within %s", vt->undetected_in_hold,
+                                         chaos_format_seconds(buf, sizeof(buf), f->duration));
+                        fault_fail(f);
+                        return 0;
+                }
+                fault_undo(f);
+                return 0;
+        }
+        if (f->end != USEC_INFINITY && t >= f->end + f->timeout) {
+                fault_set_detail(f, "%s within %s", f->detected == USEC_INFINITY ? "no effect seen" : "not recovered",
+                                 chaos_format_seconds(buf, sizeof(buf), f->timeout));
+                fault_fail(f);
+                return 0;
+        }
+        fault_rearm(f);
+        fault_evaluate(f, fault_manager(f)->state);
+        return 0;
+}
+
+void fault_rearm_timer(Fault *f) {
+        fault_rearm(f);
 }
 
 /* ---------------------------------------------------------------------------------------------------
  * Undo */
 
-static int on_undo_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        Fault *f = userdata;
-        Manager *m = fault_manager(f);
+static void fault_undone(Fault *f) {
+        f->undone = now(CLOCK_BOOTTIME);
+        f->lever_in_place = false;
+        f->phase = FAULT_PHASE_RECOVERING;
+        fault_record_remove(f);
+}
+
+static void fault_undo_reply(Fault *f, sd_bus_message *reply) {
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
-        f->slot = sd_bus_slot_unref(f->slot);
         if (e && !sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
                 /* Keep the record: the next start of the daemon tries again. */
                 log_warning("Failed to undo fault %" PRIu64 " on %s: %s", f->id, f->unit, e->message);
@@ -733,127 +854,118 @@ static int on_undo_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
                 f->phase = FAULT_PHASE_RECOVERING;
                 f->record = mfree(f->record);
                 fault_finish(f);
-                return 0;
+                return;
         }
         /* NoSuchUnit: the unit is gone, and its runtime settings with it. */
-        f->undone = now(CLOCK_BOOTTIME);
-        f->lever_in_place = false;
-        f->phase = FAULT_PHASE_RECOVERING;
-        fault_record_remove(f);
+        fault_undone(f);
         (void) sd_journal_send("MESSAGE=Fault %" PRIu64 " (%s on %s) undone.", f->id, chaos_kind_to_string(f->kind),
                                f->agent, "MESSAGE_ID=" UNIFIED_MESSAGE_FAULT_UNDONE, "PRIORITY=%i", LOG_INFO,
                                "UNIFIED_FAULT_ID=%" PRIu64, f->id, "UNIFIED_FAULT_KIND=%s",
                                chaos_kind_to_string(f->kind), "UNIFIED_AGENT=%s", f->agent, NULL);
         if (f->failed) {
                 fault_finish(f);
-                return 0;
+                return;
         }
         fault_rearm(f);
-        fault_evaluate(f, m->state);
-        return 0;
+        fault_evaluate(f, fault_manager(f)->state);
 }
 
 static void fault_undo(Fault *f) {
+        const FaultVTable *vt = FAULT_VTABLE(f);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        Manager *m = fault_manager(f);
-        int r;
+        int r = 0;
 
-        if (f->fault_file && unlink(f->fault_file) < 0 && errno != ENOENT)
-                log_warning_errno(-errno, "Failed to remove fault file %s, ignoring: %m", f->fault_file);
-
-        switch (f->kind) {
-        case CHAOS_KIND_MEMORY:
-        case CHAOS_KIND_PARTITION:
-                r = build_set_properties(m->bus, f->kind, true, f->unit, f->old_memory_max, f->old_swap_max,
-                                         f->old_deny, f->n_old_deny, &msg);
+        if (vt->cleanup)
+                vt->cleanup(f);
+        f->phase = FAULT_PHASE_UNDOING;
+        if (vt->undo)
+                r = vt->undo(f);
+        else if (vt->undo_message) {
+                r = vt->undo_message(f, fault_bus(f), &msg);
+                if (r > 0)
+                        r = fault_call(f, msg);
                 if (r >= 0)
-                        r = fault_call(f, msg, on_undo_reply);
-                if (r < 0) {
-                        log_warning_errno(r, "Failed to send the undo of fault %" PRIu64 ": %m", f->id);
-                        fault_set_detail(f, "undo failed: %s", strerror(-r));
-                        f->failed = true;
-                        f->record = mfree(f->record); /* kept on disk for the next start */
-                        fault_finish(f);
-                        return;
-                }
-                f->phase = FAULT_PHASE_UNDOING;
-                return;
-
-        case CHAOS_KIND_OUTAGE: {
-                AgentRuntime *a = manager_find_agent(m, f->agent);
-
-                if (!f->aborted && a) {
-                        r = agent_start(a);
-                        if (r < 0) {
-                                fault_set_detail(f, "failed to start %s again: %s", f->agent, strerror(-r));
-                                f->failed = true;
-                        }
-                }
-                f->undone = now(CLOCK_BOOTTIME);
-                f->lever_in_place = false;
-                f->phase = FAULT_PHASE_RECOVERING;
-                fault_record_remove(f);
-                if (f->failed) {
-                        fault_finish(f);
-                        return;
-                }
-                fault_rearm(f);
-                fault_evaluate(f, m->state);
+                        r = 1;
+        }
+        if (r < 0) {
+                log_warning_errno(r, "Failed to send the undo of fault %" PRIu64 ": %m", f->id);
+                fault_set_detail(f, "undo failed: %s", strerror(-r));
+                f->failed = true;
+                f->record = mfree(f->record); /* kept on disk for the next start */
+                fault_finish(f);
                 return;
         }
-        default:
-                f->lever_in_place = false;
-                f->phase = FAULT_PHASE_RECOVERING;
-                if (f->failed)
-                        fault_finish(f);
+        if (r > 0)
+                return; /* fault_undo_reply() carries on */
+
+        fault_undone(f);
+        if (f->failed) {
+                fault_finish(f);
                 return;
         }
+        fault_rearm(f);
+        fault_evaluate(f, fault_manager(f)->state);
 }
 
 /* ---------------------------------------------------------------------------------------------------
  * Detection and recovery */
 
-static bool agent_went_down(const AgentRuntime *a, uint32_t restarts_before) {
-        return agent_runtime_status(a) != AGENT_STATUS_OK || a->n_restarts != restarts_before;
+static bool agent_went_down(const FaultAgentState *s, uint32_t restarts_before) {
+        return !s->ok || s->n_restarts != restarts_before;
 }
 
-static void cascade_check_order(Fault *f) {
-        Manager *m = fault_manager(f);
-        size_t down = 0;
+void fault_track(Fault *f, const FaultObservation *o) {
+        usec_t t = o->now;
 
-        for (size_t i = 0; i < f->n_chain; i++) {
-                ChainMember *x = f->chain + i;
-                AgentRuntime *a = manager_find_agent(m, x->name);
-
-                if (x->down == USEC_INFINITY)
-                        continue;
-                down++;
-                STRV_FOREACH(req, a && a->def ? a->def->requires : NULL) {
-                        usec_t req_up = USEC_INFINITY;
-
-                        if (streq(*req, f->agent))
-                                req_up = f->target_up;
-                        else
-                                for (size_t j = 0; j < f->n_chain; j++)
-                                        if (streq(f->chain[j].name, *req) && f->chain[j].down != USEC_INFINITY)
-                                                req_up = f->chain[j].up;
-                        if (req_up != USEC_INFINITY && x->up < req_up) {
-                                fault_set_detail(f, "out of order: %s was back before %s, which it requires",
-                                                 x->name, *req);
-                                f->failed = true;
-                                return;
-                        }
-                }
+        if (o->state == PROFILE_STATE_FAILED && f->detected != USEC_INFINITY && f->recovered == USEC_INFINITY)
+                f->profile_failed = true;
+        if (f->detected == USEC_INFINITY && agent_went_down(&o->target, f->restarts_before)) {
+                f->detected = t;
+                free(f->result);
+                f->result = o->target.result ? strdup(o->target.result) : NULL;
         }
-        fault_set_detail(f, "%zu of %zu dependents went down and came back in order", down, f->n_chain);
+        for (size_t i = 0; i < f->n_watches; i++) {
+                FaultWatch *w = f->watches + i;
+                const FaultAgentState *s = o->watches + i;
+
+                if (!s->present)
+                        continue;
+                if (w->down == USEC_INFINITY && agent_went_down(s, w->restarts_before))
+                        w->down = t;
+                if (w->down != USEC_INFINITY && w->up == USEC_INFINITY && s->healthy)
+                        w->up = t;
+        }
+        if (f->detected != USEC_INFINITY && f->target_up == USEC_INFINITY && o->target.healthy)
+                f->target_up = t;
+}
+
+bool fault_target_back(const Fault *f, const FaultObservation *o) {
+        return IN_SET2(f->phase, FAULT_PHASE_ACTIVE, FAULT_PHASE_RECOVERING) && !f->lever_in_place &&
+               f->detected != USEC_INFINITY && f->target_up != USEC_INFINITY && o->target.healthy &&
+               o->state != PROFILE_STATE_FAILED;
+}
+
+static FaultAgentState agent_state(const AgentRuntime *a) {
+        if (!a)
+                return (FaultAgentState) {};
+        return (FaultAgentState) {
+                .present = true,
+                .ok = agent_runtime_status(a) == AGENT_STATUS_OK,
+                .healthy = chaos_agent_is_healthy(a),
+                .n_restarts = a->n_restarts,
+                .result = a->result,
+        };
 }
 
 static void fault_evaluate(Fault *f, ProfileState state) {
+        const FaultVTable *vt = FAULT_VTABLE(f);
         Manager *m = fault_manager(f);
-        usec_t t = now(CLOCK_BOOTTIME);
+        _cleanup_free_ FaultAgentState *watches = NULL;
+        FaultObservation o;
+        FaultVerdict v;
         AgentRuntime *a;
 
-        if (f->kind == CHAOS_KIND_STRESS)
+        if (!vt->evaluate)
                 return;
         if (!m->active || !streq(m->active->name, f->profile) ||
             IN_SET2(state, PROFILE_STATE_STOPPING, PROFILE_STATE_INACTIVE)) {
@@ -864,7 +976,7 @@ static void fault_evaluate(Fault *f, ProfileState state) {
         }
         if (f->phase == FAULT_PHASE_PREPARING)
                 return;
-
+        /* Looked up by name on every evaluation: an agent may leave with a switch at any time. */
         a = manager_find_agent(m, f->agent);
         if (!a) {
                 fault_set_detail(f, "agent %s left the profile", f->agent);
@@ -873,76 +985,35 @@ static void fault_evaluate(Fault *f, ProfileState state) {
                 return;
         }
 
-        if (state == PROFILE_STATE_FAILED && f->detected != USEC_INFINITY && f->recovered == USEC_INFINITY)
-                f->profile_failed = true;
-
-        if (f->detected == USEC_INFINITY && agent_went_down(a, f->restarts_before)) {
-                f->detected = t;
-                free(f->result);
-                f->result = a->result ? strdup(a->result) : NULL;
-        }
-        if (f->kind == CHAOS_KIND_MEMORY && f->detected != USEC_INFINITY && f->phase == FAULT_PHASE_ACTIVE &&
-            f->lever_in_place) {
-                /* Killed: give the limit back before systemd's restart runs into it. */
-                fault_undo(f);
-                return;
-        }
-
-        if (f->kind == CHAOS_KIND_OUTAGE && f->detected != USEC_INFINITY && !f->dependent_down) {
-                /* Dependents must degrade, not fail: none of them may go down with it. */
-                _cleanup_strv_free_ char **deps = NULL;
-
-                if (agent_dependents(m, f->agent, &deps) >= 0)
-                        STRV_FOREACH(d, deps) {
-                                AgentRuntime *b = manager_find_agent(m, *d);
-                                if (b && !agent_runtime_is_lazy(b) && agent_runtime_status(b) != AGENT_STATUS_OK) {
-                                        f->dependent_down = strdup(*d);
-                                        break;
-                                }
-                        }
-        }
-
-        for (size_t i = 0; i < f->n_chain; i++) {
-                ChainMember *x = f->chain + i;
-                AgentRuntime *b = manager_find_agent(m, x->name);
-
-                if (!b)
-                        continue;
-                if (x->down == USEC_INFINITY && agent_went_down(b, x->restarts_before))
-                        x->down = t;
-                if (x->down != USEC_INFINITY && x->up == USEC_INFINITY && chaos_agent_is_healthy(b))
-                        x->up = t;
-        }
-        if (f->detected != USEC_INFINITY && f->target_up == USEC_INFINITY && chaos_agent_is_healthy(a))
-                f->target_up = t;
-
-        if (!IN_SET2(f->phase, FAULT_PHASE_ACTIVE, FAULT_PHASE_RECOVERING) || f->lever_in_place)
-                return;
-        if (f->detected == USEC_INFINITY || f->target_up == USEC_INFINITY || !chaos_agent_is_healthy(a))
-                return;
-        for (size_t i = 0; i < f->n_chain; i++) {
-                AgentRuntime *b = manager_find_agent(m, f->chain[i].name);
-                if (f->chain[i].down != USEC_INFINITY && (f->chain[i].up == USEC_INFINITY || !chaos_agent_is_healthy(b)))
-                        return;
-        }
-        if (state == PROFILE_STATE_FAILED)
+        watches = calloc(MAX(f->n_watches, (size_t) 1), sizeof(FaultAgentState));
+        if (!watches)
+                return (void) log_oom();
+        for (size_t i = 0; i < f->n_watches; i++)
+                watches[i] = agent_state(manager_find_agent(m, f->watches[i].name));
+        o = (FaultObservation) {
+                .now = now(CLOCK_BOOTTIME), .state = state, .target = agent_state(a), .watches = watches,
+        };
+        fault_track(f, &o);
+        if (!IN_SET2(f->phase, FAULT_PHASE_ACTIVE, FAULT_PHASE_RECOVERING))
                 return;
 
-        f->recovered = t;
-        if (f->kind == CHAOS_KIND_CASCADE)
-                cascade_check_order(f);
-        if (f->kind == CHAOS_KIND_OUTAGE) {
-                if (f->dependent_down) {
-                        fault_set_detail(f, "dependent %s went down with it", f->dependent_down);
-                        f->failed = true;
-                } else if (f->profile_failed) {
-                        fault_set_detail(f, "the profile failed during the outage");
-                        f->failed = true;
-                }
+        v = vt->evaluate(f, &o);
+        switch (v.kind) {
+        case FAULT_VERDICT_PENDING:
+                return;
+        case FAULT_VERDICT_RELEASE:
+                if (f->phase == FAULT_PHASE_ACTIVE && f->lever_in_place)
+                        fault_undo(f);
+                return;
+        case FAULT_VERDICT_RECOVERED:
+        case FAULT_VERDICT_FAILED:
+                f->recovered = o.now;
+                f->failed = f->failed || v.kind == FAULT_VERDICT_FAILED;
+                if (!isempty(v.detail))
+                        fault_set_detail(f, "%s", v.detail);
+                fault_finish(f);
+                return;
         }
-        if (f->kind == CHAOS_KIND_MEMORY && f->result)
-                fault_set_detail(f, "result %s", f->result);
-        fault_finish(f);
 }
 
 void chaos_agents_changed(Chaos *c, ProfileState state) {
@@ -954,10 +1025,8 @@ void chaos_agents_changed(Chaos *c, ProfileState state) {
         /* Evaluating may finish (and free) faults, and a finished fault may finish its stress run. */
         n = c->n_faults;
         ids = calloc(n, sizeof(uint64_t));
-        if (!ids) {
-                log_oom();
-                return;
-        }
+        if (!ids)
+                return (void) log_oom();
         for (size_t i = 0; i < n; i++)
                 ids[i] = c->faults[i]->id;
         for (size_t i = 0; i < n; i++) {
@@ -971,207 +1040,103 @@ void chaos_agents_changed(Chaos *c, ProfileState state) {
  * Injection */
 
 static void fault_injected(Fault *f) {
-        Manager *m = fault_manager(f);
+        const char *kind = chaos_kind_to_string(f->kind);
 
         if (f->request) {
                 (void) sd_bus_reply_method_return(f->request, "t", f->id);
                 f->request = sd_bus_message_unref(f->request);
         }
-        (void) sd_journal_send("MESSAGE=Fault %" PRIu64 " (%s) injected into %s.", f->id,
-                               chaos_kind_to_string(f->kind), fault_target(f),
+        (void) sd_journal_send("MESSAGE=Fault %" PRIu64 " (%s) injected into %s.", f->id, kind, fault_target(f),
                                "MESSAGE_ID=" UNIFIED_MESSAGE_FAULT_INJECTED, "PRIORITY=%i", LOG_NOTICE,
-                               "UNIFIED_FAULT_ID=%" PRIu64, f->id, "UNIFIED_FAULT_KIND=%s",
-                               chaos_kind_to_string(f->kind), "UNIFIED_AGENT=%s", strempty(f->agent),
-                               "UNIFIED_PROFILE=%s", f->profile, NULL);
+                               "UNIFIED_FAULT_ID=%" PRIu64, f->id, "UNIFIED_FAULT_KIND=%s", kind,
+                               "UNIFIED_AGENT=%s", strempty(f->agent), "UNIFIED_PROFILE=%s", f->profile, NULL);
         f->phase = FAULT_PHASE_ACTIVE;
         fault_rearm(f);
-        fault_evaluate(f, m->state);
+        fault_evaluate(f, fault_manager(f)->state);
 }
 
 /* The lever's call came back. */
-static int on_lever_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        Fault *f = userdata;
+static void fault_lever_reply(Fault *f, sd_bus_message *reply) {
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
-        f->slot = sd_bus_slot_unref(f->slot);
         if (e) {
                 fault_set_detail(f, "%s", e->message);
                 f->failed = true;
                 f->phase = FAULT_PHASE_ACTIVE;
                 /* A SetUnitProperties call may have applied its first property: undo what is recorded. */
-                if (f->lever_in_place && f->kind != CHAOS_KIND_OUTAGE) {
+                if (f->lever_in_place && FAULT_VTABLE(f)->undo_message) {
                         fault_undo(f);
-                        return 0;
+                        return;
                 }
                 fault_record_remove(f);
                 fault_finish(f);
-                return 0;
+                return;
         }
-        if (f->kind == CHAOS_KIND_PARTITION)
-                /* The filter is the event: unified-agent does no IP of its own that could notice. */
+        if (FAULT_VTABLE(f)->lever_is_detection)
                 f->detected = now(CLOCK_BOOTTIME);
         if (f->failed) {
                 /* Aborted while the call was in flight. */
                 f->phase = FAULT_PHASE_ACTIVE;
                 fault_fail(f);
-                return 0;
+                return;
         }
         fault_injected(f);
-        return 0;
 }
 
+/* Writes the record, then has the kind pull its lever. */
 static int fault_pull_lever(Fault *f) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        Manager *m = fault_manager(f);
+        const FaultVTable *vt = FAULT_VTABLE(f);
         int r;
 
-        switch (f->kind) {
-        case CHAOS_KIND_KILL:
-        case CHAOS_KIND_CASCADE:
-                f->injected = f->undone = now(CLOCK_BOOTTIME);
-                r = fault_call_method(f, on_lever_reply, "KillUnit", "ssi", f->unit, "main", (int32_t) f->signal);
-                break;
-        case CHAOS_KIND_MEMORY:
-        case CHAOS_KIND_PARTITION:
+        if (vt->record) {
                 r = fault_record_write(f);
                 if (r < 0)
                         return r;
-                if (f->fault_file) {
-                        _cleanup_close_ int fd = open(f->fault_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                        if (fd < 0 || write(fd, "leak\n", 5) != 5)
-                                log_warning_errno(-errno, "Failed to write fault file %s, squeezing only: %m",
-                                                  f->fault_file);
-                }
-                r = build_set_properties(m->bus, f->kind, false, f->unit, f->limit, 0, NULL, 0, &msg);
-                if (r < 0)
-                        return r;
-                f->lever_in_place = true;
-                f->injected = now(CLOCK_BOOTTIME);
-                r = fault_call(f, msg, on_lever_reply);
-                break;
-        case CHAOS_KIND_OUTAGE:
-                r = fault_record_write(f);
-                if (r < 0)
-                        return r;
-                f->lever_in_place = true;
-                f->injected = now(CLOCK_BOOTTIME);
-                r = fault_call_method(f, on_lever_reply, "StopUnit", "ss", f->unit, "replace");
-                break;
-        default:
-                return -EINVAL;
         }
-        if (r < 0)
-                return r;
-        f->end = f->injected + (chaos_kind_holds(f->kind) || f->kind == CHAOS_KIND_MEMORY ? f->duration : 0);
+        f->lever_in_place = !vt->instant;
+        f->injected = now(CLOCK_BOOTTIME);
+        if (vt->instant)
+                f->undone = f->injected;
         f->phase = FAULT_PHASE_INJECTING;
+        r = vt->apply(f);
+        if (r < 0)
+                return r;
+        f->end = f->injected + (vt->instant ? 0 : f->duration);
         return 0;
 }
 
-static int read_ip_prefixes(sd_bus_message *m, IpPrefix **ret, size_t *ret_n) {
-        _cleanup_free_ IpPrefix *p = NULL;
-        size_t n = 0;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "(iayu)");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', "iayu")) > 0) {
-                IpPrefix x = {};
-                const void *addr;
-                size_t len;
-                IpPrefix *np;
-
-                r = sd_bus_message_read(m, "i", &x.family);
-                if (r >= 0)
-                        r = sd_bus_message_read_array(m, 'y', &addr, &len);
-                if (r >= 0)
-                        r = sd_bus_message_read(m, "u", &x.prefixlen);
-                if (r < 0)
-                        return r;
-                if (len > sizeof(x.address) || (x.family != AF_INET && x.family != AF_INET6))
-                        return -EBADMSG;
-                memcpy(x.address, addr, len);
-                np = reallocarray(p, n + 1, sizeof(IpPrefix));
-                if (!np)
-                        return -ENOMEM;
-                p = np;
-                p[n++] = x;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(p);
-        *ret_n = n;
-        return 0;
-}
-
-/* The unit's current limits came back: remember them, then squeeze or cut. */
-static int on_prepare_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        Fault *f = userdata;
+/* The unit's current values came back: the kind keeps what it must restore, then the lever. */
+static void fault_prepare_reply(Fault *f, sd_bus_message *reply) {
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         int r;
 
-        f->slot = sd_bus_slot_unref(f->slot);
         if (e) {
                 fault_set_detail(f, "%s", e->message);
                 f->failed = true;
                 fault_finish(f);
-                return 0;
+                return;
         }
-
-        f->old_memory_max = f->old_swap_max = f->memory_current = UINT64_MAX;
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
                 const char *name;
 
                 r = sd_bus_message_read(reply, "s", &name);
-                if (r < 0)
-                        break;
-                if (streq(name, "MemoryMax") || streq(name, "MemorySwapMax") || streq(name, "MemoryCurrent") ||
-                    streq(name, "IPAddressDeny")) {
-                        r = sd_bus_message_enter_container(reply, 'v', NULL);
-                        if (r < 0)
-                                break;
-                        if (streq(name, "MemoryMax"))
-                                r = sd_bus_message_read(reply, "t", &f->old_memory_max);
-                        else if (streq(name, "MemorySwapMax"))
-                                r = sd_bus_message_read(reply, "t", &f->old_swap_max);
-                        else if (streq(name, "MemoryCurrent"))
-                                r = sd_bus_message_read(reply, "t", &f->memory_current);
-                        else {
-                                f->old_deny = mfree(f->old_deny);
-                                r = read_ip_prefixes(reply, &f->old_deny, &f->n_old_deny);
-                        }
-                        if (r < 0)
-                                break;
-                        r = sd_bus_message_exit_container(reply);
-                } else
+                if (r >= 0)
+                        r = FAULT_VTABLE(f)->property(f, name, reply);
+                if (r == 0)
                         r = sd_bus_message_skip(reply, "v");
-                if (r < 0)
-                        break;
-                r = sd_bus_message_exit_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
         }
         if (r < 0) {
                 fault_set_detail(f, "cannot read the properties of %s: %s", f->unit, strerror(-r));
                 f->failed = true;
                 fault_finish(f);
-                return 0;
-        }
-
-        if (f->kind == CHAOS_KIND_MEMORY && f->limit == 0) {
-                if (f->fault_file && f->memory_current != UINT64_MAX)
-                        f->limit = f->memory_current + CHAOS_LEAK_HEADROOM;
-                else
-                        f->limit = CHAOS_SQUEEZE_DEFAULT;
+                return;
         }
         if (f->failed) {
                 fault_finish(f);
-                return 0;
+                return;
         }
         r = fault_pull_lever(f);
         if (r < 0) {
@@ -1183,17 +1148,38 @@ static int on_prepare_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
                 else
                         fault_finish(f);
         }
+}
+
+static int on_fault_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        FaultCall *call = userdata;
+        Fault *f = call->chaos ? chaos_find_fault(call->chaos, call->id) : NULL;
+
+        if (!f)
+                return 0; /* finished meanwhile, or the daemon is going */
+        /* A fault has one call in flight at a time, and stays in the phase that sent it until it replies. */
+        switch (f->phase) {
+        case FAULT_PHASE_PREPARING:
+                fault_prepare_reply(f, reply);
+                break;
+        case FAULT_PHASE_INJECTING:
+                fault_lever_reply(f, reply);
+                break;
+        case FAULT_PHASE_UNDOING:
+                fault_undo_reply(f, reply);
+                break;
+        default:
+                log_debug("Ignoring a reply for fault %" PRIu64 ", which expects none.", f->id);
+        }
         return 0;
 }
 
-static int on_fault_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
 /* Sends the first call of a new fault. Negative: nothing was sent, the caller drops the fault. */
-static int fault_start(Fault *f) {
+int fault_start(Fault *f) {
+        const FaultVTable *vt = FAULT_VTABLE(f);
         Chaos *c = f->chaos;
         Manager *m = c->manager;
         usec_t t = now(CLOCK_BOOTTIME);
-        AgentRuntime *a = f->agent ? manager_find_agent(m, f->agent) : NULL;
+        AgentRuntime *a;
         int r;
 
         r = sd_event_add_time(m->event, &f->timer, CLOCK_BOOTTIME, 0, 0, on_fault_timer, f);
@@ -1201,248 +1187,43 @@ static int fault_start(Fault *f) {
                 return r;
         (void) sd_event_source_set_enabled(f->timer, SD_EVENT_OFF);
 
-        if (f->kind == CHAOS_KIND_STRESS) {
+        if (vt->no_target) {
                 f->injected = f->detected = t;
                 f->end = t + f->duration;
                 fault_injected(f);
-                /* The first fault right away, the next ones on the timer. */
-                f->ticking = true;
-                stress_tick(f);
-                f->ticking = false;
-                fault_rearm(f);
-                return 0;
+                return vt->apply(f);
         }
 
+        a = manager_find_agent(m, f->agent);
         assert_return(a, -ESRCH);
         f->restarts_before = a->n_restarts;
-        /* What restarts the agent counts against systemd's start limit: remember it for random picks. */
-        if (IN_SET3(f->kind, CHAOS_KIND_KILL, CHAOS_KIND_MEMORY, CHAOS_KIND_CASCADE))
+        /* What restarts an agent counts against systemd's start limit: remember it for random picks. */
+        if (vt->restarts_target)
                 hit_record(c, a->name, t);
-        if (f->kind == CHAOS_KIND_CASCADE) {
-                _cleanup_strv_free_ char **deps = NULL;
-
-                r = agent_dependents(m, a->name, &deps);
+        if (vt->watch) {
+                r = vt->watch(f);
                 if (r < 0)
                         return r;
-                f->chain = calloc(MAX(strv_length(deps), (size_t) 1), sizeof(ChainMember));
-                if (!f->chain)
-                        return -ENOMEM;
-                STRV_FOREACH(d, deps) {
-                        AgentRuntime *b = manager_find_agent(m, *d);
-
-                        /* Only what runs can go down; a lazy agent's service may be idle by design. */
-                        if (!b || agent_runtime_is_lazy(b) || agent_runtime_status(b) != AGENT_STATUS_OK)
-                                continue;
-                        f->chain[f->n_chain] = (ChainMember) {
-                                .name = strdup(*d), .restarts_before = b->n_restarts,
-                                .down = USEC_INFINITY, .up = USEC_INFINITY,
-                        };
-                        if (!f->chain[f->n_chain].name)
-                                return -ENOMEM;
-                        f->n_chain++;
-                        hit_record(c, *d, t);
-                }
+                for (size_t i = 0; i < f->n_watches; i++)
+                        if (f->watches[i].acted_on)
+                                hit_record(c, f->watches[i].name, t);
         }
+        if (vt->property) {
+                SystemdCall call;
 
-        if (IN_SET2(f->kind, CHAOS_KIND_MEMORY, CHAOS_KIND_PARTITION)) {
                 f->phase = FAULT_PHASE_PREPARING;
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-                _cleanup_free_ char *path = NULL;
-
-                r = systemd_unit_path(f->unit, &path);
+                r = fault_call_prepare(f, &call);
                 if (r < 0)
                         return r;
-                r = sd_bus_message_new_method_call(m->bus, &msg, SYSTEMD_SERVICE, path,
-                                                   "org.freedesktop.DBus.Properties", "GetAll");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append(msg, "s", SYSTEMD_SERVICE_IFACE);
-                if (r < 0)
-                        return r;
-                return fault_call(f, msg, on_prepare_reply);
+                return systemd_get_unit_properties(m->systemd, f->unit, SYSTEMD_SERVICE_IFACE, &call);
         }
         return fault_pull_lever(f);
-}
-
-static int fault_new(Chaos *c, ChaosKind kind, const char *agent, Fault **ret) {
-        _cleanup_(fault_freep) Fault *f = NULL;
-        Manager *m = c->manager;
-
-        f = calloc(1, sizeof(Fault));
-        if (!f)
-                return -ENOMEM;
-        *f = (Fault) {
-                .chaos = c,
-                .id = c->next_id++,
-                .kind = kind,
-                .signal = SIGKILL,
-                .timeout = CHAOS_TIMEOUT_DEFAULT,
-                .injected = USEC_INFINITY, .detected = USEC_INFINITY, .undone = USEC_INFINITY,
-                .recovered = USEC_INFINITY, .end = USEC_INFINITY, .target_up = USEC_INFINITY,
-                .last_child_recovered = USEC_INFINITY,
-                .interval = CHAOS_STRESS_INTERVAL_DEFAULT,
-                .max_in_flight = CHAOS_STRESS_IN_FLIGHT_DEFAULT,
-        };
-        f->profile = strdup(m->active->name);
-        if (!f->profile)
-                return -ENOMEM;
-        if (!isempty(agent)) {
-                AgentRuntime *a = manager_find_agent(m, agent);
-                const char *ff = agent_fault_file(a ? a->def : NULL);
-
-                f->agent = strdup(agent);
-                f->unit = strdup(a ? a->unit : "");
-                if (!f->agent || !f->unit)
-                        return -ENOMEM;
-                if (kind == CHAOS_KIND_MEMORY && ff) {
-                        f->fault_file = strdup(ff);
-                        if (!f->fault_file)
-                                return -ENOMEM;
-                }
-        } else {
-                f->agent = strdup("");
-                if (!f->agent)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(f);
-        return 0;
-}
-
-static int chaos_add_fault(Chaos *c, Fault *f) {
-        Fault **l = reallocarray(c->faults, c->n_faults + 1, sizeof(Fault *));
-
-        if (!l)
-                return -ENOMEM;
-        c->faults = l;
-        c->faults[c->n_faults++] = f;
-        return 0;
-}
-
-/* ---------------------------------------------------------------------------------------------------
- * Stress */
-
-static void stress_maybe_finish(Fault *f) {
-        usec_t t = now(CLOCK_BOOTTIME);
-
-        if (t < f->end || f->n_in_flight > 0 || f->ticking)
-                return;
-        f->undone = f->end;
-        if (f->n_children == 0) {
-                fault_set_detail(f, "no agent was eligible: every candidate was hit within its start limit window");
-                f->failed = true;
-        } else if (f->n_children_failed > 0) {
-                fault_set_detail(f, "%u of %u faults did not recover", f->n_children_failed, f->n_children);
-                f->failed = true;
-        } else {
-                f->recovered = f->last_child_recovered == USEC_INFINITY ? t : f->last_child_recovered;
-                fault_set_detail(f, "%u faults, all recovered", f->n_children);
-        }
-        fault_finish(f);
-}
-
-static void fault_child_finished(Fault *parent, const Fault *child, bool ok) {
-        if (parent->n_in_flight > 0)
-                parent->n_in_flight--;
-        if (!ok)
-                parent->n_children_failed++;
-        else if (parent->last_child_recovered == USEC_INFINITY || child->recovered > parent->last_child_recovered)
-                parent->last_child_recovered = child->recovered;
-        stress_maybe_finish(parent);
-}
-
-static void stress_tick(Fault *f) {
-        Chaos *c = f->chaos;
-        usec_t t = now(CLOCK_BOOTTIME);
-
-        while (t < f->end && f->n_in_flight < f->max_in_flight && c->n_faults < CHAOS_FAULTS_MAX) {
-                ChaosKind kind = f->kinds[f->n_children % f->n_kinds];
-                AgentRuntime *a = agent_pick(c, kind, t);
-                _cleanup_(fault_freep) Fault *child = NULL;
-                int r;
-
-                if (!a)
-                        break; /* nothing eligible now; the next tick tries again */
-                r = fault_new(c, kind, a->name, &child);
-                if (r < 0)
-                        break;
-                child->parent = f->id;
-                child->duration = CHAOS_DURATION_DEFAULT;
-                child->timeout = f->timeout;
-                r = chaos_add_fault(c, child);
-                if (r < 0)
-                        break;
-                Fault *ch = TAKE_PTR(child);
-                f->n_children++;
-                f->n_in_flight++;
-                r = fault_start(ch);
-                if (r < 0) {
-                        fault_set_detail(ch, "failed to inject: %s", strerror(-r));
-                        ch->failed = true;
-                        ch->phase = FAULT_PHASE_ACTIVE;
-                        fault_fail(ch);
-                }
-        }
-}
-
-static int on_fault_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Fault *f = userdata;
-        Manager *m = fault_manager(f);
-        usec_t t = now(CLOCK_BOOTTIME);
-
-        if (f->kind == CHAOS_KIND_STRESS) {
-                if (t >= f->end + f->timeout) {
-                        fault_set_detail(f, "its faults did not finish in time");
-                        f->failed = true;
-                        fault_finish(f);
-                        return 0;
-                }
-                f->ticking = true;
-                stress_tick(f);
-                f->ticking = false;
-                fault_rearm(f);
-                stress_maybe_finish(f);
-                return 0;
-        }
-
-        if (f->phase == FAULT_PHASE_ACTIVE && f->lever_in_place && f->undone == USEC_INFINITY && t >= f->end) {
-                if (f->kind == CHAOS_KIND_MEMORY && f->detected == USEC_INFINITY) {
-                        char buf[CHAOS_FORMAT_SECONDS_MAX];
-                        fault_set_detail(f, "not OOM-killed within %s", chaos_format_seconds(buf, sizeof(buf), f->duration));
-                        fault_fail(f);
-                        return 0;
-                }
-                fault_undo(f);
-                return 0;
-        }
-        if (f->end != USEC_INFINITY && t >= f->end + f->timeout) {
-                char buf[CHAOS_FORMAT_SECONDS_MAX];
-
-                if (f->detected == USEC_INFINITY)
-                        fault_set_detail(f, "no effect seen within %s", chaos_format_seconds(buf, sizeof(buf), f->timeout));
-                else
-                        fault_set_detail(f, "not recovered within %s", chaos_format_seconds(buf, sizeof(buf), f->timeout));
-                fault_fail(f);
-                return 0;
-        }
-        fault_rearm(f);
-        fault_evaluate(f, m->state);
-        return 0;
 }
 
 /* ---------------------------------------------------------------------------------------------------
  * The D-Bus method */
 
-typedef struct InjectOptions {
-        int signal;
-        usec_t timeout;
-        usec_t interval;
-        uint32_t max_in_flight;
-        uint64_t limit;
-        ChaosKind kinds[_CHAOS_KIND_MAX];
-        size_t n_kinds;
-} InjectOptions;
-
-static int parse_kinds(const char *s, InjectOptions *o, sd_bus_error *error) {
+static int parse_kinds(const char *s, FaultOptions *o, sd_bus_error *error) {
         _cleanup_free_ char *copy = strdup(s);
         char *save = NULL;
 
@@ -1463,10 +1244,10 @@ static int parse_kinds(const char *s, InjectOptions *o, sd_bus_error *error) {
         return 0;
 }
 
-static int parse_options(sd_bus_message *msg, InjectOptions *o, sd_bus_error *error) {
+static int parse_options(sd_bus_message *msg, FaultOptions *o, sd_bus_error *error) {
         int r;
 
-        *o = (InjectOptions) {
+        *o = (FaultOptions) {
                 .signal = SIGKILL, .timeout = CHAOS_TIMEOUT_DEFAULT, .interval = CHAOS_STRESS_INTERVAL_DEFAULT,
                 .max_in_flight = CHAOS_STRESS_IN_FLIGHT_DEFAULT, .kinds = { CHAOS_KIND_KILL }, .n_kinds = 1,
         };
@@ -1558,30 +1339,30 @@ static int parse_options(sd_bus_message *msg, InjectOptions *o, sd_bus_error *er
 
 /* Which agent the fault goes to: the named one if it can take it, else one picked at random. */
 static int resolve_target(Chaos *c, ChaosKind kind, const char *name, AgentRuntime **ret, sd_bus_error *error) {
+        const FaultVTable *vt = fault_vtable(kind);
         Manager *m = c->manager;
-        usec_t t = now(CLOCK_BOOTTIME);
         AgentRuntime *a;
-        const Agent *def;
+        int r;
 
-        if (kind == CHAOS_KIND_STRESS) {
+        if (vt->no_target) {
                 if (!isempty(name))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "A stress run picks its agents itself: pass \"\", not '%s'.", name);
+                                                 "A %s run picks its agents itself: pass \"\", not '%s'.",
+                                                 chaos_kind_to_string(kind), name);
                 *ret = NULL;
                 return 0;
         }
-        if (isempty(name) && kind == CHAOS_KIND_OUTAGE && manager_find_agent(m, CHAOS_OUTAGE_DEFAULT_AGENT))
-                name = CHAOS_OUTAGE_DEFAULT_AGENT;
+        if (isempty(name) && vt->default_agent && manager_find_agent(m, vt->default_agent))
+                name = vt->default_agent;
 
         if (isempty(name)) {
-                a = agent_pick(c, kind, t);
+                a = chaos_pick_agent(c, kind, now(CLOCK_BOOTTIME));
                 if (!a)
                         return sd_bus_error_setf(error, BUS_ERROR_NO_ELIGIBLE_AGENT,
                                                  "No agent of profile %s can take a %s fault now (running, not "
                                                  "hit within its start limit window, no fault in flight%s).",
                                                  m->active->name, chaos_kind_to_string(kind),
-                                                 kind == CHAOS_KIND_PARTITION ? ", with network" :
-                                                 kind == CHAOS_KIND_CASCADE ? ", essential with dependents" : "");
+                                                 strempty(vt->eligible_hint));
                 *ret = a;
                 return 0;
         }
@@ -1589,24 +1370,21 @@ static int resolve_target(Chaos *c, ChaosKind kind, const char *name, AgentRunti
         if (!manager_name_is_valid(name))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid agent name '%s'.", name);
         a = manager_find_agent(m, name);
-        def = a ? a->def : NULL;
-        if (!a || !def)
+        if (!a || !a->def)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_AGENT, "Profile '%s' has no agent '%s'.",
                                          m->active->name, name);
-        if (agent_runtime_status(a) != AGENT_STATUS_OK || (agent_runtime_is_lazy(a) && kind != CHAOS_KIND_OUTAGE &&
-                                                          !agent_runtime_is_active(a)))
+        if (agent_runtime_status(a) != AGENT_STATUS_OK ||
+            (agent_runtime_is_lazy(a) && !vt->takes_lazy && !agent_runtime_is_active(a)))
                 return sd_bus_error_setf(error, BUS_ERROR_AGENT_NOT_RUNNING,
                                          "Agent '%s' is not running (%s), there is nothing to inject into.", name,
                                          strna(a->active_state));
-        if (agent_is_touched(c, name))
+        if (chaos_agent_is_touched(c, name))
                 return sd_bus_error_setf(error, BUS_ERROR_BUSY, "Agent '%s' already has a fault in flight.", name);
-        if (kind == CHAOS_KIND_PARTITION && !def->sandbox.network)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Agent '%s' has no network (PrivateNetwork=yes): a partition would change "
-                                         "nothing.", name);
-        if (kind == CHAOS_KIND_CASCADE && !agent_has_dependents(m, a))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "No agent requires '%s': there is nothing to cascade to.", name);
+        if (vt->check) {
+                r = vt->check(c, a, error);
+                if (r < 0)
+                        return r;
+        }
         *ret = a;
         return 0;
 }
@@ -1615,8 +1393,9 @@ int chaos_method_inject_fault(sd_bus_message *msg, void *userdata, sd_bus_error 
         _cleanup_(fault_freep) Fault *f = NULL;
         Manager *m = userdata;
         Chaos *c = m->chaos;
+        const FaultVTable *vt;
         const char *kind_s, *agent;
-        InjectOptions o;
+        FaultOptions o;
         AgentRuntime *a = NULL;
         ChaosKind kind;
         usec_t duration;
@@ -1631,6 +1410,7 @@ int chaos_method_inject_fault(sd_bus_message *msg, void *userdata, sd_bus_error 
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Unknown fault kind '%s' (kill, memory, partition, outage, cascade, stress).",
                                          kind_s);
+        vt = fault_vtable(kind);
         if (duration > CHAOS_DURATION_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Duration %" PRIu64 "us is over an hour.",
                                          duration);
@@ -1657,19 +1437,12 @@ int chaos_method_inject_fault(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = fault_new(c, kind, a ? a->name : NULL, &f);
         if (r < 0)
                 return r;
-        f->signal = o.signal;
         f->timeout = o.timeout;
-        f->limit = o.limit;
-        f->interval = o.interval;
-        f->max_in_flight = o.max_in_flight;
-        f->duration = duration > 0 ? duration :
-                      kind == CHAOS_KIND_STRESS ? CHAOS_STRESS_DURATION_DEFAULT : CHAOS_DURATION_DEFAULT;
-        if (kind == CHAOS_KIND_STRESS) {
-                f->kinds = calloc(o.n_kinds, sizeof(ChaosKind));
-                if (!f->kinds)
-                        return -ENOMEM;
-                memcpy(f->kinds, o.kinds, o.n_kinds * sizeof(ChaosKind));
-                f->n_kinds = o.n_kinds;
+        f->duration = duration > 0 ? duration : vt->default_duration;
+        if (vt->configure) {
+                r = vt->configure(f, &o);
+                if (r < 0)
+                        return r;
         }
         f->request = sd_bus_message_ref(msg);
 
@@ -1691,181 +1464,6 @@ int chaos_method_inject_fault(sd_bus_message *msg, void *userdata, sd_bus_error 
 /* ---------------------------------------------------------------------------------------------------
  * Startup and shutdown */
 
-typedef struct Record {
-        char *path;
-        uint64_t id;
-        ChaosKind kind;
-        char *agent, *unit, *fault_file;
-        uint64_t memory_max, swap_max;
-        bool have_memory;
-        IpPrefix *deny;
-        size_t n_deny;
-        bool have_deny;
-} Record;
-
-static void closedirp(DIR **d) {
-        if (*d)
-                (void) closedir(*d);
-}
-
-static void record_done(Record *r) {
-        free(r->path);
-        free(r->agent);
-        free(r->unit);
-        free(r->fault_file);
-        free(r->deny);
-}
-
-static int record_load(const char *path, Record *ret) {
-        _cleanup_(record_done) Record rec = { .kind = _CHAOS_KIND_INVALID };
-        _cleanup_free_ char *line = NULL;
-        size_t size = 0;
-        FILE *f;
-        int r = 0;
-
-        rec.path = strdup(path);
-        if (!rec.path)
-                return -ENOMEM;
-        f = fopen(path, "re");
-        if (!f)
-                return -errno;
-        while (r >= 0 && getline(&line, &size, f) >= 0) {
-                char *eq, *v;
-
-                line[strcspn(line, "\n")] = '\0';
-                eq = strchr(line, '=');
-                if (!eq)
-                        continue;
-                *eq = '\0';
-                v = eq + 1;
-                if (streq(line, "id"))
-                        r = safe_atou64(v, &rec.id);
-                else if (streq(line, "kind"))
-                        rec.kind = chaos_kind_from_string(v);
-                else if (streq(line, "agent"))
-                        r = free_and_strdup(&rec.agent, v);
-                else if (streq(line, "unit"))
-                        r = free_and_strdup(&rec.unit, v);
-                else if (streq(line, "fault_file"))
-                        r = free_and_strdup(&rec.fault_file, v);
-                else if (streq(line, "memory_max")) {
-                        r = safe_atou64(v, &rec.memory_max);
-                        rec.have_memory = true;
-                } else if (streq(line, "swap_max"))
-                        r = safe_atou64(v, &rec.swap_max);
-                else if (streq(line, "deny")) {
-                        r = ip_prefixes_parse(v, &rec.deny, &rec.n_deny);
-                        rec.have_deny = true;
-                }
-        }
-        fclose(f);
-        if (r < 0)
-                return r;
-        if (rec.kind < 0 || isempty(rec.unit))
-                return -EBADMSG;
-        *ret = rec;
-        rec = (Record) {};
-        return 0;
-}
-
-static int on_startup_undo_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        const char *path = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-
-        if (e && !sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
-                log_warning("Failed to undo the fault recorded in %s: %s", path, e->message);
-                return 0;
-        }
-        if (unlink(path) < 0 && errno != ENOENT)
-                log_warning_errno(-errno, "Failed to remove %s, ignoring: %m", path);
-        return 0;
-}
-
-/* Sends (async, or sync with a timeout when "sync") the undo of a record. 1 if a call was sent. */
-static int record_undo(Chaos *c, Record *rec, bool sync) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        Manager *m = c->manager;
-        char *path;
-        int r;
-
-        if (rec->fault_file && unlink(rec->fault_file) < 0 && errno != ENOENT)
-                log_warning_errno(-errno, "Failed to remove fault file %s, ignoring: %m", rec->fault_file);
-        if (rec->kind == CHAOS_KIND_MEMORY && rec->have_memory)
-                r = build_set_properties(m->bus, CHAOS_KIND_MEMORY, true, rec->unit, rec->memory_max, rec->swap_max,
-                                         NULL, 0, &msg);
-        else if (rec->kind == CHAOS_KIND_PARTITION && rec->have_deny)
-                r = build_set_properties(m->bus, CHAOS_KIND_PARTITION, true, rec->unit, 0, 0, rec->deny,
-                                         rec->n_deny, &msg);
-        else
-                /* An outage: adoption starts the agents of the active profile that are missing. */
-                return 0;
-        if (r < 0)
-                return r;
-
-        if (sync) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                r = sd_bus_call(m->bus, msg, CHAOS_SYNC_UNDO_TIMEOUT, &error, NULL);
-                if (r < 0 && !sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit"))
-                        return r;
-                return 1;
-        }
-
-        path = strdup(rec->path);
-        if (!path)
-                return -ENOMEM;
-        r = sd_bus_call_async(m->bus, &slot, msg, on_startup_undo_reply, path, 0);
-        if (r < 0) {
-                free(path);
-                return r;
-        }
-        (void) sd_bus_slot_set_destroy_callback(slot, free);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        return 1;
-}
-
-int chaos_startup(Chaos *c) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        unsigned n = 0;
-
-        d = opendir(c->dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        while ((de = readdir(d))) {
-                _cleanup_(record_done) Record rec = {};
-                _cleanup_free_ char *path = NULL;
-                int r;
-
-                if (strncmp(de->d_name, "fault-", 6) != 0)
-                        continue;
-                if (asprintf(&path, "%s/%s", c->dir, de->d_name) < 0)
-                        return -ENOMEM;
-                r = record_load(path, &rec);
-                if (r < 0) {
-                        log_warning_errno(r, "Ignoring and removing unreadable fault record %s: %m", path);
-                        (void) unlink(path);
-                        continue;
-                }
-                c->next_id = MAX(c->next_id, rec.id + 1);
-                log_notice("Undoing fault %" PRIu64 " (%s on %s) left by a previous instance.", rec.id,
-                           chaos_kind_to_string(rec.kind), strna(rec.agent));
-                (void) sd_journal_send("MESSAGE=Fault %" PRIu64 " (%s on %s) undone after a daemon restart.", rec.id,
-                                       chaos_kind_to_string(rec.kind), strna(rec.agent),
-                                       "MESSAGE_ID=" UNIFIED_MESSAGE_FAULT_UNDONE, "PRIORITY=%i", LOG_NOTICE,
-                                       "UNIFIED_FAULT_ID=%" PRIu64, rec.id, "UNIFIED_FAULT_KIND=%s",
-                                       chaos_kind_to_string(rec.kind), "UNIFIED_AGENT=%s", strempty(rec.agent), NULL);
-                r = record_undo(c, &rec, false);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to undo fault %" PRIu64 ", keeping its record: %m", rec.id);
-                else if (r == 0)
-                        (void) unlink(path);
-                n++;
-        }
-        return (int) MIN(n, (unsigned) INT32_MAX);
-}
-
 int chaos_new(Manager *m, Chaos **ret) {
         _cleanup_(chaos_freep) Chaos *c = NULL;
 
@@ -1886,17 +1484,21 @@ Chaos *chaos_free(Chaos *c) {
         if (!c)
                 return NULL;
 
+        /* Calls still in flight stay with the SystemdClient; their replies must not find us. */
+        for (FaultCall *call = c->calls; call; call = call->next)
+                call->chaos = NULL;
+        c->calls = NULL;
+
         while (c->n_faults > 0) {
                 Fault *f = c->faults[c->n_faults - 1];
 
                 c->n_faults--;
-                if (f->lever_in_place && f->record && c->manager->bus && sd_bus_is_open(c->manager->bus) > 0) {
-                        _cleanup_(record_done) Record rec = {};
-
-                        /* Best effort now; the record stays if it did not work, for the next start. */
-                        if (record_load(f->record, &rec) >= 0 && record_undo(c, &rec, true) > 0)
-                                fault_record_remove(f);
-                }
+                /* The daemon is exiting: the event loop will not run again, so nothing queued in the
+                 * SystemdClient would go out. A direct call with a short timeout is the last chance to give
+                 * the unit its values back; if it does not work, the record stays for the next start. */
+                if (f->lever_in_place && f->record && c->manager->bus && sd_bus_is_open(c->manager->bus) > 0 &&
+                    fault_undo_recorded(c, f, true) > 0)
+                        fault_record_remove(f);
                 f->request = sd_bus_message_unref(f->request);
                 fault_free(f);
         }
