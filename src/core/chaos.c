@@ -882,10 +882,11 @@ static void fault_undo(Fault *f) {
                 r = vt->undo(f);
         else if (vt->undo_message) {
                 r = vt->undo_message(f, fault_bus(f), &msg);
-                if (r > 0)
+                if (r > 0) {
                         r = fault_call(f, msg);
-                if (r >= 0)
-                        r = 1;
+                        if (r >= 0)
+                                r = 1;
+                }
         }
         if (r < 0) {
                 log_warning_errno(r, "Failed to send the undo of fault %" PRIu64 ": %m", f->id);
