@@ -92,16 +92,21 @@ static int agent_apply_unit_properties(AgentRuntime *a, bool socket, const char 
         return changed;
 }
 
-static int on_unit_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
-        AgentRuntime *a = userdata;
-        _cleanup_free_ char *socket_path = NULL;
-        bool socket = false;
+int agent_on_unit_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_free_ char *unit = NULL;
+        Manager *m = userdata;
+        AgentRuntime *a;
         const char *iface;
+        bool socket;
         int r;
 
-        /* One callback for both units of a lazy agent. */
-        if (a->socket_unit && systemd_unit_path(a->socket_unit, &socket_path) >= 0)
-                socket = streq_ptr(sd_bus_message_get_path(msg), socket_path);
+        /* One match for every unit's PropertiesChanged (see agent-control.h): most are not ours. */
+        r = sd_bus_path_decode(sd_bus_message_get_path(msg), SYSTEMD_UNIT_PATH_PREFIX, &unit);
+        if (r <= 0)
+                return 0;
+        a = manager_find_agent_by_unit(m, unit, &socket);
+        if (!a)
+                return 0;
 
         r = sd_bus_message_read(msg, "s", &iface);
         if (r < 0)
@@ -116,36 +121,7 @@ static int on_unit_properties_changed(sd_bus_message *msg, void *userdata, sd_bu
 
         r = agent_apply_unit_properties(a, socket, iface, msg);
         if (r < 0)
-                log_debug_errno(r, "Failed to parse a PropertiesChanged of %s, ignoring: %m",
-                                socket ? a->socket_unit : a->unit);
-        return 0;
-}
-
-int agent_watch(AgentRuntime *a) {
-        Manager *m = a->manager;
-        struct {
-                const char *unit;
-                sd_bus_slot **slot;
-        } units[] = {
-                { a->unit, &a->slot_service },
-                { a->socket_unit, &a->slot_socket },
-        };
-        int r;
-
-        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-                _cleanup_free_ char *path = NULL;
-
-                if (!units[i].unit || *units[i].slot)
-                        continue;
-                r = systemd_unit_path(units[i].unit, &path);
-                if (r < 0)
-                        return r;
-                r = sd_bus_match_signal_async(m->bus, units[i].slot, SYSTEMD_SERVICE, path,
-                                              "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                                              on_unit_properties_changed, NULL, a);
-                if (r < 0)
-                        return r;
-        }
+                log_debug_errno(r, "Failed to parse a PropertiesChanged of %s, ignoring: %m", unit);
         return 0;
 }
 
@@ -295,9 +271,6 @@ int agent_start(AgentRuntime *a) {
         a->condition_failed = false;
         a->first_start_done = false;
         a->service_heard = a->socket_heard = false;
-        r = agent_watch(a);
-        if (r < 0)
-                log_warning_errno(r, "Failed to watch %s, its state will lag: %m", a->unit);
         a->start_in_flight = true;
         r = systemd_start_transient_unit(m->systemd, sock ?: svc, sock ? svc : NULL,
                                          &(SystemdCall) { on_start_reply, c, agent_call_free });

@@ -35,8 +35,11 @@ int agent_restart(AgentRuntime *a, sd_bus_message *request, sd_bus_error *error)
 /* SetUnitProperties(runtime) with "changes" (a switch that only changed limits). */
 void agent_set_limits(AgentRuntime *a, const UnitSpec *changes);
 
-/* Subscribes to the PropertiesChanged of the agent's units (idempotent). */
-int agent_watch(AgentRuntime *a);
+/* The handler of the manager's one match on systemd's units' PropertiesChanged ("userdata": the Manager):
+ * one match for all units rather than one per agent unit, because dbus-daemon allows a connection 512
+ * match rules (max_match_rules_per_connection) and sd-bus drops a connection whose match fails to install;
+ * a unit path cannot be matched by prefix, so the signals of other units are skipped here. */
+int agent_on_unit_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error);
 /* Asks systemd for the agent's unit properties (GetAll); "unheard_only": only for units that sent no
  * PropertiesChanged since our start (which every later change would have). */
 void agent_refresh(AgentRuntime *a, bool unheard_only);

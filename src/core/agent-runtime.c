@@ -28,8 +28,6 @@ const char *profile_state_to_string(ProfileState s) {
 AgentRuntime *agent_runtime_free(AgentRuntime *a) {
         if (!a)
                 return NULL;
-        sd_bus_slot_unref(a->slot_service);
-        sd_bus_slot_unref(a->slot_socket);
         sd_event_source_disable_unref(a->breaker_timer);
         free(a->requires);
         free(a->name);

@@ -121,9 +121,6 @@ struct AgentRuntime {
         unsigned dirty;                 /* AgentDirty bits */
         bool in_dbus_queue;
         AgentRuntime *dbus_queue_next;
-
-        sd_bus_slot *slot_service;      /* PropertiesChanged of the service */
-        sd_bus_slot *slot_socket;       /* and of the socket */
 };
 
 AgentRuntime *agent_runtime_free(AgentRuntime *a);

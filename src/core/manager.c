@@ -1053,9 +1053,6 @@ static int manager_adopt(Manager *m) {
                         return r;
                 a = TAKE_PTR(new);
                 supervisor_agent_added(m->supervisor, a);
-                r = agent_watch(a);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to watch %s, its state will lag: %m", a->unit);
 
                 if (strv_contains(units, a->socket_unit ?: a->unit)) {
                         a->first_start_done = true;
@@ -1124,6 +1121,12 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to add D-Bus objects: %m");
 
+        r = sd_bus_add_match(m->bus, NULL,
+                             "type='signal',sender='" SYSTEMD_SERVICE "',interface='org.freedesktop.DBus.Properties',"
+                             "member='PropertiesChanged',path_namespace='" SYSTEMD_UNIT_PATH_PREFIX "'",
+                             agent_on_unit_properties_changed, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch systemd's units: %m");
         r = sd_bus_match_signal(m->bus, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, "JobRemoved",
                                 on_job_removed, m);
         if (r < 0)

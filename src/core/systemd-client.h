@@ -32,6 +32,7 @@
 
 #define SYSTEMD_SERVICE "org.freedesktop.systemd1"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
+#define SYSTEMD_UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit"
 #define SYSTEMD_MANAGER_IFACE "org.freedesktop.systemd1.Manager"
 #define SYSTEMD_UNIT_IFACE "org.freedesktop.systemd1.Unit"
 #define SYSTEMD_SERVICE_IFACE "org.freedesktop.systemd1.Service"
