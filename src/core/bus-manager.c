@@ -142,7 +142,7 @@ static int method_get_profile(sd_bus_message *msg, void *userdata, sd_bus_error 
 }
 
 static int lookup_agent(Manager *m, const char *name, AgentRuntime **ret, sd_bus_error *error) {
-        AgentRuntime *a;
+        AgentRuntime *a = NULL;
 
         if (!manager_name_is_valid(name))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid agent name '%s'.", name);
@@ -157,7 +157,7 @@ static int lookup_agent(Manager *m, const char *name, AgentRuntime **ret, sd_bus
 }
 
 static int method_get_agent(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        AgentRuntime *a;
+        AgentRuntime *a = NULL;
         const char *name;
         int r;
 
@@ -228,7 +228,7 @@ static int method_reload_profiles(sd_bus_message *msg, void *userdata, sd_bus_er
 }
 
 static int restart_agent(Manager *m, sd_bus_message *msg, const char *name, sd_bus_error *error) {
-        AgentRuntime *a;
+        AgentRuntime *a = NULL;
         int r;
 
         r = lookup_agent(m, name, &a, error);
@@ -244,7 +244,7 @@ static int restart_agent(Manager *m, sd_bus_message *msg, const char *name, sd_b
 }
 
 static int breaker_control(Manager *m, sd_bus_message *msg, const char *name, bool open, sd_bus_error *error) {
-        AgentRuntime *a;
+        AgentRuntime *a = NULL;
         int r;
 
         r = lookup_agent(m, name, &a, error);
@@ -463,7 +463,7 @@ static const sd_bus_vtable profile_vtable[] = {
 static int agent_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                       sd_bus_error *error) {
         _cleanup_free_ char *name = NULL;
-        AgentRuntime *a;
+        AgentRuntime *a = NULL;
         int r;
 
         r = sd_bus_path_decode(path, UNIFIED_AGENT_PATH_PREFIX, &name);
