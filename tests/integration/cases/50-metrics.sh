@@ -81,6 +81,8 @@ system_score_is_1() {
 }
 
 setup_file() {
+        # The package enables the socket; a build tree copied over / (vm-run --build-dir) does not.
+        systemctl start unified-metrics.socket
         mkdir -p /run/unified/profiles "$FAULTS"
         chmod 0755 /run/unified "$FAULTS"
         rm -f "$FAULTS"/met-*
