@@ -102,7 +102,8 @@ static const char *cgroup2_root(void) {
         return root;
 }
 
-static void cgroup_log_debug(void *userdata, int level, const char *fmt, va_list ap) {
+/* libcgroup hands its own format strings on: the attribute tells the compiler "fmt" is one. */
+_printf_(3, 0) static void cgroup_log_debug(void *userdata, int level, const char *fmt, va_list ap) {
         /* libcgroup reports missing files as errors; they are expected (memory.peak on old kernels). */
         if (log_get_max_level() >= LOG_DEBUG)
                 vfprintf(stderr, fmt, ap);
