@@ -31,6 +31,7 @@
 
 typedef struct Parser {
         const char *file;
+        const char *root;       /* prefix for the `exec` check, "" for none */
         Diagnostics *diag;
         bool failed;
         char **warned_exec;     /* programs already reported missing, one warning each per file */
@@ -440,9 +441,12 @@ static void parse_exec(Parser *p, const YamlNode *n, Agent *a) {
 
         /* Profiles are often checked on another machine than the one that runs them: a missing
          * program is worth a warning, once per program and file. */
-        if (access(argv[0], X_OK) < 0 && !strv_contains(p->warned_exec, argv[0]) && p->n_warned_exec < 16) {
-                warning_at(p, n->type == YAML_NODE_SEQUENCE ? n->items[0] : n,
-                           "exec: '%s' is not an executable on this machine", argv[0]);
+        _cleanup_free_ char *program = NULL;
+        if (asprintf(&program, "%s%s", p->root, argv[0]) < 0)
+                return (void) error_at(p, n, "out of memory");
+        if (access(program, X_OK) < 0 && !strv_contains(p->warned_exec, argv[0]) && p->n_warned_exec < 16) {
+                warning_at(p, n->type == YAML_NODE_SEQUENCE ? n->items[0] : n, "exec: '%s' is not an executable %s%s",
+                           argv[0], isempty(p->root) ? "on this machine" : "below ", p->root);
                 if (strv_extend(&p->warned_exec, argv[0]) >= 0)
                         p->n_warned_exec++;
         }
@@ -1156,12 +1160,13 @@ static void parse_profile(Parser *p, const YamlNode *root, Profile *profile) {
                 error_at(p, root, "profile has no agents (and extends no other profile)");
 }
 
-int profile_parse_string(const char *data, size_t size, const char *path, const char *name, Diagnostics *diag,
-                         Profile **ret) {
+static int parse_string_at(const char *exec_root, const char *data, size_t size, const char *path,
+                           const char *name, Diagnostics *diag, Profile **ret) {
         _cleanup_(yaml_node_freep) YamlNode *root = NULL;
         _cleanup_(profile_freep) Profile *profile = NULL;
         Parser p = {
                 .file = path ?: "<string>",
+                .root = isempty(exec_root) || streq(exec_root, "/") ? "" : exec_root,
                 .diag = diag,
         };
         size_t first = diag ? diag->n_items : 0;
@@ -1203,7 +1208,16 @@ int profile_parse_string(const char *data, size_t size, const char *path, const 
         return 0;
 }
 
+int profile_parse_string(const char *data, size_t size, const char *path, const char *name, Diagnostics *diag,
+                         Profile **ret) {
+        return parse_string_at(NULL, data, size, path, name, diag, ret);
+}
+
 int profile_parse_file(const char *path, const char *name, Diagnostics *diag, Profile **ret) {
+        return profile_parse_file_at(NULL, path, name, diag, ret);
+}
+
+int profile_parse_file_at(const char *root, const char *path, const char *name, Diagnostics *diag, Profile **ret) {
         _cleanup_free_ char *data = NULL;
         _cleanup_close_ int fd = -EBADF;
         size_t size = 0;
@@ -1243,5 +1257,5 @@ int profile_parse_file(const char *path, const char *name, Diagnostics *diag, Pr
         }
         data[size] = '\0';
 
-        return profile_parse_string(data, size, path, name, diag, ret);
+        return parse_string_at(root, data, size, path, name, diag, ret);
 }

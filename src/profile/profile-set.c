@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fs-util.h"
@@ -35,6 +36,7 @@ typedef struct ProfileEntry {
 struct ProfileSet {
         ProfileEntry *entries;  /* sorted by name */
         size_t n_entries;
+        char *root;             /* the root the set was loaded from ("" for "/"): `exec` is checked below it */
 };
 
 static void entry_done(ProfileEntry *e) {
@@ -50,6 +52,7 @@ ProfileSet *profile_set_free(ProfileSet *s) {
         for (size_t i = 0; i < s->n_entries; i++)
                 entry_done(s->entries + i);
         free(s->entries);
+        free(s->root);
         return mfree(s);
 }
 
@@ -150,7 +153,7 @@ static int parse_into_set(ProfileSet *s, const char *path, const char *name, Dia
         _cleanup_(profile_freep) Profile *p = NULL;
         int r;
 
-        r = profile_parse_file(path, name, diag, &p);
+        r = profile_parse_file_at(s->root, path, name, diag, &p);
         if (r == -EBADMSG)
                 /* Keep the name known, so that resolving it (or a profile extending it) says "invalid"
                  * rather than "unknown". */
@@ -171,7 +174,51 @@ static int parse_into_set(ProfileSet *s, const char *path, const char *name, Dia
         return 0;
 }
 
+/* A file given by path (`unifiedctl validate profiles/full.yaml` in a source tree) most likely
+ * extends its neighbours, not what is installed: bases found next to it replace those of the search
+ * path, and so on along the chain. "seen" holds the names added so, against cycles. */
+static int add_bases_beside(ProfileSet *s, const char *path, const char *name, Diagnostics *diag, char ***seen,
+                            unsigned depth) {
+        const ProfileEntry *e = set_find(s, name);
+        const char *slash = strrchr(path, '/');
+        _cleanup_strv_free_ char **bases = NULL;
+        int r;
+
+        if (!e || !e->profile || depth >= EXTENDS_DEPTH_MAX)
+                return 0;
+        /* Copied: adding a base reallocates the entries, and may even replace this one. */
+        if (e->profile->bases)
+                r = strv_copy(e->profile->bases, &bases);
+        else if (e->profile->extends)
+                r = strv_extend(&bases, e->profile->extends);
+        else
+                r = 0;
+        if (r < 0)
+                return r;
+
+        STRV_FOREACH(b, bases) {
+                _cleanup_free_ char *beside = NULL;
+
+                if (!profile_name_is_valid(*b) || strv_contains(*seen, *b))
+                        continue;
+                if (asprintf(&beside, "%.*s%s.yaml", slash ? (int) (slash - path + 1) : 0, path, *b) < 0)
+                        return -ENOMEM;
+                if (access(beside, F_OK) < 0)
+                        continue;       /* from the search path, then */
+                if (strv_extend(seen, *b) < 0)
+                        return -ENOMEM;
+                r = parse_into_set(s, beside, *b, diag);
+                if (r == -ENOMEM)
+                        return r;
+                r = add_bases_beside(s, beside, *b, diag, seen, depth + 1);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int profile_set_add_file(ProfileSet *s, const char *path, Diagnostics *diag, const char **ret_name) {
+        _cleanup_strv_free_ char **seen = NULL;
         _cleanup_free_ char *name = NULL;
         const char *base;
         size_t n;
@@ -193,6 +240,11 @@ int profile_set_add_file(ProfileSet *s, const char *path, Diagnostics *diag, con
         }
 
         r = parse_into_set(s, path, name, diag);
+        if (r < 0)
+                return r;
+        if (strv_extend(&seen, name) < 0)
+                return -ENOMEM;
+        r = add_bases_beside(s, path, name, diag, &seen, 0);
         if (r < 0)
                 return r;
         if (ret_name)
@@ -308,6 +360,9 @@ int profile_set_load(const char *root, Diagnostics *diag, ProfileSet **ret) {
         r = profile_set_new(&s);
         if (r < 0)
                 return r;
+        s->root = strdup(root);
+        if (!s->root)
+                return -ENOMEM;
         for (size_t i = 0; names && names[i]; i++) {
                 if (is_dev_null(paths[i]))
                         continue;

@@ -203,5 +203,7 @@ int agent_unit_name(const Agent *a, const char *suffix, char **ret);
  * "diag"; returns -EBADMSG if there was at least one error, 0 otherwise, other negative errno on
  * I/O failure. "name" is the profile name (the file's basename without .yaml). */
 int profile_parse_file(const char *path, const char *name, Diagnostics *diag, Profile **ret);
+/* The same, checking that the programs `exec` names exist below "root" (NULL or "/": the host's). */
+int profile_parse_file_at(const char *root, const char *path, const char *name, Diagnostics *diag, Profile **ret);
 int profile_parse_string(const char *data, size_t size, const char *path, const char *name,
                          Diagnostics *diag, Profile **ret);

@@ -47,10 +47,14 @@ static void write_file(const char *root, const char *dir, const char *name, cons
 }
 
 static char *make_root(void) {
-        char *t = strdup("/tmp/unified-test-profile-set.XXXXXX");
+        char *t = strdup("/tmp/unified-test-profile-set.XXXXXX"), program[4096];
 
         assert_non_null(t);
         assert_non_null(mkdtemp(t));
+        /* The agents below run /bin/true, which `exec` checks for below the root. */
+        write_file(t, "/bin", "true", "#!/bin/sh\n");
+        snprintf(program, sizeof(program), "%s/bin/true", t);
+        assert_int_equal(chmod(program, 0755), 0);
         return t;
 }
 
@@ -185,6 +189,78 @@ static void test_search_path(void **state) {
                 assert_string_equal(p->agents[0]->name, "explicit");
                 assert_int_equal(profile_set_add_file(s, "/nonexistent/x.yaml", &d, &name), -ENOENT);
         }
+        diagnostics_done(&d);
+        remove_root(root);
+}
+
+/* A file given by path finds its bases next to it before the search path, along the whole chain;
+ * a base that is not beside it still comes from the search path. */
+static void test_add_file_bases_beside(void **state) {
+        char *root = make_root();
+        _cleanup_(profile_set_freep) ProfileSet *s = NULL;
+        _cleanup_(profile_freep) Profile *p = NULL;
+        Diagnostics d = {};
+        const char *name = NULL;
+        char path[4096];
+
+        write_file(root, PROFILES_VENDOR_DIR, "base.yaml", "agents:\n" AGENT("installed-base"));
+        write_file(root, PROFILES_VENDOR_DIR, "other.yaml", "agents:\n" AGENT("installed-other"));
+        write_file(root, "/src", "top.yaml", "extends: [base, other]\nagents:\n" AGENT("top"));
+        write_file(root, "/src", "base.yaml", "extends: core\nagents:\n" AGENT("source-base"));
+        write_file(root, "/src", "core.yaml", "agents:\n" AGENT("source-core"));
+        /* A cycle beside the file ends in the resolver's error, not in a loop here. */
+        write_file(root, "/src", "loop1.yaml", "extends: loop2\nagents:\n" AGENT("x"));
+        write_file(root, "/src", "loop2.yaml", "extends: loop1\nagents:\n" AGENT("y"));
+
+        assert_int_equal(profile_set_load(root, &d, &s), 0);
+        snprintf(path, sizeof(path), "%s/src/top.yaml", root);
+        assert_int_equal(profile_set_add_file(s, path, &d, &name), 0);
+        assert_string_equal(name, "top");
+        assert_int_equal(profile_set_resolve(s, "top", &d, &p), 0);
+        assert_int_equal(d.n_errors, 0);
+        assert_int_equal(p->n_agents, 4);
+        assert_string_equal(p->agents[0]->name, "source-core");
+        assert_string_equal(p->agents[1]->name, "source-base");
+        assert_string_equal(p->agents[2]->name, "installed-other");
+        assert_string_equal(p->agents[3]->name, "top");
+        assert_non_null(strstr(profile_set_path(s, "base"), "/src/base.yaml"));
+
+        snprintf(path, sizeof(path), "%s/src/loop1.yaml", root);
+        assert_int_equal(profile_set_add_file(s, path, &d, &name), 0);
+        assert_non_null(strstr(profile_set_path(s, "loop2"), "/src/loop2.yaml"));
+        p = profile_free(p);
+        assert_int_equal(profile_set_resolve(s, "loop1", &d, &p), -EBADMSG);
+        assert_non_null(strstr(first_error(&d)->message, "extends: cycle"));
+        diagnostics_done(&d);
+        remove_root(root);
+}
+
+/* The root of the set also prefixes the programs `exec` names, for the "not an executable" warning. */
+static void test_exec_below_root(void **state) {
+        char *root = make_root();
+        _cleanup_(profile_set_freep) ProfileSet *s = NULL;
+        Diagnostics d = {};
+        char program[4096];
+
+        write_file(root, PROFILES_VENDOR_DIR, "a.yaml",
+                   "agents:\n  - {name: x, exec: [/opt/agent/run]}\n  - {name: y, exec: [/opt/agent/missing]}\n");
+        write_file(root, "/opt/agent", "run", "#!/bin/sh\n");
+        snprintf(program, sizeof(program), "%s/opt/agent/run", root);
+        assert_int_equal(chmod(program, 0755), 0);
+
+        assert_int_equal(profile_set_load(root, &d, &s), 0);
+        assert_int_equal(d.n_errors, 0);
+        assert_int_equal(d.n_warnings, 1);
+        assert_non_null(strstr(d.items[0].message, "exec: '/opt/agent/missing' is not an executable below /tmp/"));
+        diagnostics_done(&d);
+
+        /* Without the root, both are missing on this machine. */
+        s = profile_set_free(s);
+        snprintf(program, sizeof(program), "%s" PROFILES_VENDOR_DIR "/a.yaml", root);
+        assert_int_equal(profile_set_new(&s), 0);
+        assert_int_equal(profile_set_add_file(s, program, &d, NULL), 0);
+        assert_int_equal(d.n_warnings, 2);
+        assert_non_null(strstr(d.items[0].message, "on this machine"));
         diagnostics_done(&d);
         remove_root(root);
 }
@@ -537,6 +613,8 @@ static void test_shipped_profiles(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_search_path),
+                cmocka_unit_test(test_add_file_bases_beside),
+                cmocka_unit_test(test_exec_below_root),
                 cmocka_unit_test(test_extends_chain),
                 cmocka_unit_test(test_extends_multiple),
                 cmocka_unit_test(test_extends_errors),
