@@ -92,21 +92,32 @@ static void prune(MetricsHttpd *h, Peer *newcomer, usec_t now_usec) {
                         same++;
         }
 
-        for (Peer *p = h->peers; p && (same > h->limits.waiting_per_ip || total > h->limits.soft_connections);
-             p = p->next) {
-                bool mine;
+        /* Every connection gets a moment to send its head before a newcomer may push it out: otherwise a
+         * burst of reconnecting slow clients, accepted before the scraper's head is read, pushes the
+         * scraper out as the oldest waiting one. Only near the hard limit does the grace give way (a
+         * second pass), so that newcomers are not refused outright. */
+        for (int pass = 0; pass < 2; pass++) {
+                bool grace = pass == 0;
 
-                if (p == newcomer || p->shut || !p->waiting)
-                        continue;
-                mine = same_address(&p->address, &newcomer->address);
-                if (!mine && total <= h->limits.soft_connections)
-                        continue;
-                if (peer_head_pending(p))
-                        continue;
-                peer_shut(p);
-                total--;
-                if (mine)
-                        same--;
+                if (!grace && total + 1 < h->limits.connections)
+                        break;
+                for (Peer *p = h->peers; p && (same > h->limits.waiting_per_ip || total > h->limits.soft_connections);
+                     p = p->next) {
+                        bool mine;
+
+                        if (p == newcomer || p->shut || !p->waiting ||
+                            (grace && now_usec - p->since < METRICS_HTTPD_PRUNE_GRACE_USEC))
+                                continue;
+                        mine = same_address(&p->address, &newcomer->address);
+                        if (!mine && total <= h->limits.soft_connections)
+                                continue;
+                        if (peer_head_pending(p))
+                                continue;
+                        peer_shut(p);
+                        total--;
+                        if (mine)
+                                same--;
+                }
         }
 }
 

@@ -31,6 +31,11 @@ typedef struct MetricsHttpd MetricsHttpd;
 typedef int (*MetricsHttpdPage)(MetricsFormat fmt, char **ret_body, size_t *ret_size, char **ret_error,
                                 void *userdata);
 
+/* How long a new connection is safe from being pushed out by newcomers: every client gets a moment to
+ * send its request head, so that a burst of reconnecting slow clients cannot push out a scraper whose
+ * head has not been read yet. */
+#define METRICS_HTTPD_PRUNE_GRACE_USEC (1 * USEC_PER_SEC)
+
 typedef struct MetricsHttpdLimits {
         unsigned connections;           /* hard limit, libmicrohttpd's MHD_OPTION_CONNECTION_LIMIT */
         unsigned soft_connections;      /* above this, a newcomer pushes out the oldest waiting connection */

@@ -24,7 +24,9 @@ state_is() {
 # show 0.
 agent_pids() {
         local unit
-        systemctl list-units --all --no-legend --plain --type=service 'unified-*' | awk '{ print $1 }' |
+        # unified-metricsd.service is the package's exporter, not an agent (its name is reserved).
+        systemctl list-units --all --no-legend --plain --type=service 'unified-*' |
+                awk '$1 != "unified-metricsd.service" { print $1 }' |
                 while read -r unit; do
                         echo "$unit $(systemctl show -P MainPID "$unit")"
                 done | sort
