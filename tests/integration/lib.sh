@@ -97,6 +97,13 @@ journal_since_case() {
         fi
 }
 
+# known_failure REASON: the current case still runs and reports, but a failure is a TAP "# TODO" (a
+# known defect, tracked in an open issue) rather than a failed suite. Never to hide a regression: the
+# reason says which issue, and a pass is reported as a plain ok.
+known_failure() {
+        echo "$*" >"${_UNIFIED_TODO_FILE:-/dev/null}"
+}
+
 # skip REASON: ends the current case as a TAP SKIP (for cases that need something this run lacks,
 # e.g. the package cases when a build tree was copied in instead of the .deb).
 skip() {

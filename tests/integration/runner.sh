@@ -36,7 +36,11 @@ _report() {
         elif [ "$rc" -eq 77 ]; then
                 echo "ok $n - $file: $name # SKIP $(cat "$STATE/skip" 2>/dev/null)"
         else
-                echo "not ok $n - $file: $name"
+                if [ -s "$STATE/todo" ]; then
+                        echo "not ok $n - $file: $name # TODO $(cat "$STATE/todo")"
+                else
+                        echo "not ok $n - $file: $name"
+                fi
                 [ ! -s "$out" ] || _diag <"$out"
                 if [ -n "${cursor:-}" ]; then
                         echo "journal of unified* units while the case ran (last 40 lines):" | _diag
@@ -92,10 +96,10 @@ _run_file() {
 
         for name in "${cases[@]}"; do
                 cursor=$(journalctl -q -n 1 --show-cursor -o cat 2>/dev/null | sed -n 's/^-- cursor: //p')
-                rm -f "$STATE/skip"
+                rm -f "$STATE/skip" "$STATE/todo"
                 rc=0
                 (
-                        export _UNIFIED_CASE_CURSOR=$cursor _UNIFIED_SKIP_FILE=$STATE/skip
+                        export _UNIFIED_CASE_CURSOR=$cursor _UNIFIED_SKIP_FILE=$STATE/skip _UNIFIED_TODO_FILE=$STATE/todo
                         set -Eeuo pipefail
                         trap '_where "$?" "$BASH_COMMAND"; trap - ERR' ERR
                         "$name"
