@@ -18,7 +18,6 @@
 
 void manager_fixture_init(ManagerFixture *x, const char *version) {
         char path[256];
-        FILE *f;
 
         *x = (ManagerFixture) {};
         /* The limit of Debian's system bus, which a flood of callers must not push the daemon into. */
@@ -30,17 +29,9 @@ void manager_fixture_init(ManagerFixture *x, const char *version) {
         snprintf(path, sizeof(path), "%s/etc/unified/profiles", x->dir);
         assert_int_equal(mkdir_p(path, 0755), 0);
         assert_int_equal(asprintf(&x->runtime_dir, "%s/run", x->dir) > 0, true);
-        /* No metrics endpoint: the tests of the metrics have their own. */
-        snprintf(path, sizeof(path), "%s/unified.conf", x->dir);
-        f = fopen(path, "we");
-        assert_non_null(f);
-        fputs("[Metrics]\nListenAddress=none\n", f);
-        assert_int_equal(fclose(f), 0);
-
         assert_int_equal(setenv("DBUS_SYSTEM_BUS_ADDRESS", x->bus.address, 1), 0);
         assert_int_equal(setenv("UNIFIED_ROOT", x->dir, 1), 0);
         assert_int_equal(setenv("UNIFIED_RUNTIME_DIR", x->runtime_dir, 1), 0);
-        assert_int_equal(setenv("UNIFIED_CONFIG_FILE", path, 1), 0);
 }
 
 void manager_fixture_write_profile(ManagerFixture *x, const char *name, const char *yaml) {
