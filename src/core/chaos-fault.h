@@ -10,10 +10,13 @@
  * Life cycle, driven by the engine:
  *
  *     PREPARING   GetAll of the unit's Service properties, for kinds with ->property (their old values)
- *     INJECTING   the record is written (kinds with ->record), then ->apply sends the lever
+ *     ARMING      the record is written (kinds with ->record); for kinds with ->revert_args, a transient
+ *                 timer that systemd itself fires to revert the lever if the daemon is not there to
+ *     INJECTING   ->apply sends the lever
  *     ACTIVE      in effect: the agents are observed (fault_track(), then ->evaluate) on every change,
  *                 the lever is released (->undo) when the duration ends or ->evaluate says so
- *     UNDOING     ->undo's call is on its way
+ *     UNDOING     the revert timer is stopped, then ->undo's call is on its way; an undo systemd refused
+ *                 is sent again (1 s, 2 s, ... 30 s apart) for as long as the daemon runs
  *     RECOVERING  undone: waiting for ->evaluate to see everything back
  *
  * Calls to systemd go through the manager's SystemdClient, on its urgent lane. They cannot be
@@ -38,6 +41,7 @@ typedef struct FaultVTable FaultVTable;
 
 typedef enum FaultPhase {
         FAULT_PHASE_PREPARING,
+        FAULT_PHASE_ARMING,
         FAULT_PHASE_INJECTING,
         FAULT_PHASE_ACTIVE,
         FAULT_PHASE_UNDOING,
@@ -79,6 +83,12 @@ struct Fault {
         bool lever_in_place;            /* something to undo */
         bool aborted;                   /* the profile went away: undo without starting anything */
         char *detail;
+
+        char *revert;                   /* the revert timer's name without ".timer", NULL if none */
+        bool revert_armed;              /* systemd took the timer, nobody stopped it yet */
+        unsigned undo_attempts;         /* undo calls systemd refused */
+        usec_t undo_retry;              /* when the refused undo goes out again, USEC_INFINITY if not due */
+        char *undo_error;               /* systemd's last refusal, while the undo is retried */
 
         FaultWatch *watches;
         size_t n_watches;
@@ -163,6 +173,9 @@ struct FaultVTable {
         /* The SetUnitProperties that undoes the lever, from the fault's (or a loaded record's) old
          * values; 0 and no message if there is nothing to send. */
         int (*undo_message)(const Fault *f, sd_bus *bus, sd_bus_message **ret);
+        /* The same undo as `systemctl set-property --runtime UNIT` arguments ("MemoryMax=infinity", ...), for
+         * the revert timer that systemd fires should the daemon be gone at the end of the duration. */
+        int (*revert_args)(const Fault *f, char ***ret);
         /* Removes what the fault left outside systemd (a file the agent reads), before any undo. */
         void (*cleanup)(const Fault *f);
 

@@ -28,6 +28,7 @@
 #include "string-util.h"
 #include "strv.h"
 #include "systemd-client.h"
+#include "config.h"
 
 /* The undo calls of a dying daemon wait this long at most (see chaos_free()). */
 #define CHAOS_SYNC_UNDO_TIMEOUT (2 * USEC_PER_SEC)
@@ -79,7 +80,9 @@ struct Chaos {
 
 static void fault_evaluate(Fault *f, ProfileState state);
 static void fault_undo(Fault *f);
+static void fault_undo_send(Fault *f);
 static void fault_rearm(Fault *f);
+static int fault_apply_lever(Fault *f);
 
 /* ---------------------------------------------------------------------------------------------------
  * Small helpers */
@@ -283,6 +286,7 @@ Fault *fault_alloc(ChaosKind kind) {
                 .timeout = CHAOS_TIMEOUT_DEFAULT,
                 .injected = USEC_INFINITY, .detected = USEC_INFINITY, .undone = USEC_INFINITY,
                 .recovered = USEC_INFINITY, .end = USEC_INFINITY, .target_up = USEC_INFINITY,
+                .undo_retry = USEC_INFINITY,
         };
         return f;
 }
@@ -300,6 +304,8 @@ Fault *fault_free(Fault *f) {
         free(f->record);
         free(f->result);
         free(f->detail);
+        free(f->revert);
+        free(f->undo_error);
         for (size_t i = 0; i < f->n_watches; i++) {
                 free(f->watches[i].name);
                 strv_free(f->watches[i].requires);
@@ -439,6 +445,8 @@ static int fault_record_write(Fault *f) {
         }
         fprintf(o, "id=%" PRIu64 "\nkind=%s\nagent=%s\nunit=%s\nprofile=%s\n", f->id,
                 chaos_kind_to_string(f->kind), f->agent, f->unit, f->profile);
+        if (f->revert)
+                fprintf(o, "revert=%s\n", f->revert);
         r = FAULT_VTABLE(f)->record(f, o);
         if (r >= 0)
                 r = fflush(o) != 0 || ferror(o) ? -EIO : 0;
@@ -513,6 +521,8 @@ static int record_load(const char *path, Fault **ret) {
                         r = free_and_strdup(&f->unit, v);
                 else if (streq(*l, "profile"))
                         r = free_and_strdup(&f->profile, v);
+                else if (streq(*l, "revert"))
+                        r = free_and_strdup(&f->revert, v);
                 else if (FAULT_VTABLE(f)->load)
                         r = FAULT_VTABLE(f)->load(f, *l, v);
                 if (r < 0)
@@ -529,16 +539,43 @@ static void closedirp(DIR **d) {
                 (void) closedir(*d);
 }
 
+/* "unified-fault-revert-7" -> "unified-fault-revert-7.timer" */
+static char *revert_unit(const char *revert, const char *suffix) {
+        char *s;
+
+        return asprintf(&s, "%s%s", revert, suffix) < 0 ? NULL : s;
+}
+
+/* A recorded fault's undo, at start-up: its record, and its revert timer if one was armed. */
+typedef struct StartupUndo {
+        Chaos *chaos;
+        char *path;
+        char *timer;
+} StartupUndo;
+
+static void startup_undo_free(void *p) {
+        StartupUndo *u = p;
+
+        free(u->path);
+        free(u->timer);
+        free(u);
+}
+
 static int on_startup_undo_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        const char *path = userdata;
+        StartupUndo *u = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
         if (e && !sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
-                log_warning("Failed to undo the fault recorded in %s: %s", path, e->message);
+                /* The record stays for the next start; an armed revert timer still fires. */
+                log_warning("Failed to undo the fault recorded in %s: %s", u->path, e->message);
                 return 0;
         }
-        if (unlink(path) < 0 && errno != ENOENT)
-                log_warning_errno(-errno, "Failed to remove %s, ignoring: %m", path);
+        if (unlink(u->path) < 0 && errno != ENOENT)
+                log_warning_errno(-errno, "Failed to remove %s, ignoring: %m", u->path);
+        /* Without its record the timer's service would be skipped anyway; stopping it frees its name. */
+        if (u->timer)
+                (void) systemd_manager_call(u->chaos->manager->systemd, "StopUnit",
+                                            &(SystemdCall) { .urgent = true }, "ss", u->timer, "replace");
         return 0;
 }
 
@@ -549,7 +586,7 @@ static int fault_undo_recorded(Chaos *c, const Fault *f, bool sync) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         const FaultVTable *vt = FAULT_VTABLE(f);
         sd_bus *bus = c->manager->bus;
-        char *path;
+        StartupUndo *u;
         int r;
 
         if (vt->cleanup)
@@ -566,15 +603,34 @@ static int fault_undo_recorded(Chaos *c, const Fault *f, bool sync) {
                 r = sd_bus_call(bus, msg, CHAOS_SYNC_UNDO_TIMEOUT, &error, NULL);
                 if (r < 0 && !sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit"))
                         return r;
+                if (f->revert) {
+                        _cleanup_free_ char *timer = revert_unit(f->revert, ".timer");
+
+                        _cleanup_(sd_bus_message_unrefp) sd_bus_message *stop = NULL;
+
+                        /* Best effort: without the record, which goes next, its service is skipped. */
+                        if (timer &&
+                            sd_bus_message_new_method_call(bus, &stop, SYSTEMD_SERVICE, SYSTEMD_PATH,
+                                                           SYSTEMD_MANAGER_IFACE, "StopUnit") >= 0 &&
+                            sd_bus_message_append(stop, "ss", timer, "replace") >= 0)
+                                (void) sd_bus_call(bus, stop, CHAOS_SYNC_UNDO_TIMEOUT, NULL, NULL);
+                }
                 return 1;
         }
 
-        path = strdup(f->record);
-        if (!path)
+        u = calloc(1, sizeof(StartupUndo));
+        if (!u)
                 return -ENOMEM;
+        u->chaos = c;
+        u->path = strdup(f->record);
+        u->timer = f->revert ? revert_unit(f->revert, ".timer") : NULL;
+        if (!u->path || (f->revert && !u->timer)) {
+                startup_undo_free(u);
+                return -ENOMEM;
+        }
         r = systemd_client_call(c->manager->systemd, msg,
-                                &(SystemdCall) { .callback = on_startup_undo_reply, .userdata = path, .destroy = free,
-                                                 .urgent = true });
+                                &(SystemdCall) { .callback = on_startup_undo_reply, .userdata = u,
+                                                 .destroy = startup_undo_free, .urgent = true });
         return r < 0 ? r : 1;
 }
 
@@ -703,6 +759,151 @@ int fault_set_properties_new(sd_bus *bus, const char *unit, sd_bus_message **ret
 }
 
 /* ---------------------------------------------------------------------------------------------------
+ * The revert timer: systemd undoes the lever when the daemon cannot */
+
+/* Appends one (sv) with a string. */
+static int append_string_property(sd_bus_message *m, const char *name, const char *value) {
+        return sd_bus_message_append(m, "(sv)", name, "s", value);
+}
+
+/* StartTransientUnit(NAME.timer) with NAME.service as its auxiliary unit, as `systemd-run --on-active=`
+ * builds it (systemd's src/run/run.c). The timer fires once, CHAOS_REVERT_MARGIN after the hold ends, and
+ * goes away once elapsed or stopped; the service runs `systemctl set-property --runtime UNIT` with the
+ * kind's old values, the same SetUnitProperties call as the daemon's undo, so a timer that fires after that
+ * undo changes nothing. It only runs while the fault's record exists: the daemon removes the record once
+ * systemd confirmed its own undo, and a record outlives a daemon that was killed. */
+static int fault_revert_message(Fault *f, char **args, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *timer = NULL, *service = NULL, *description = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        int r;
+
+        timer = revert_unit(f->revert, ".timer");
+        service = revert_unit(f->revert, ".service");
+        if (!timer || !service ||
+            asprintf(&description, "unified: revert fault %" PRIu64 " (%s on %s) without unifiedd", f->id,
+                     chaos_kind_to_string(f->kind), f->agent) < 0)
+                return -ENOMEM;
+        const char *head[] = { SYSTEMCTL, "set-property", "--runtime", "--", f->unit };
+        for (size_t i = 0; i < ELEMENTSOF(head); i++) {
+                r = strv_extend(&argv, head[i]);
+                if (r < 0)
+                        return r;
+        }
+        STRV_FOREACH(a, args) {
+                r = strv_extend(&argv, *a);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_bus_message_new_method_call(fault_bus(f), &m, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE,
+                                           "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", timer, "fail");
+        /* The timer. */
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = append_string_property(m, "Description", description);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "TimersMonotonic", "a(st)", 1, "OnActiveSec",
+                                          f->duration + CHAOS_REVERT_MARGIN);
+        /* The default accuracy is a minute. */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "AccuracyUSec", "t", (uint64_t) USEC_PER_MSEC);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "RemainAfterElapse", "b", 0);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        /* The service. */
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sa(sv))");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sa(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", service);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = append_string_property(m, "Description", description);
+        if (r >= 0)
+                r = append_string_property(m, "Type", "oneshot");
+        if (r >= 0)
+                r = append_string_property(m, "CollectMode", "inactive-or-failed");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "Conditions", "a(sbbs)", 1, "ConditionPathExists", 0, 0,
+                                          f->record);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "ExecStart");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sasb");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", SYSTEMCTL);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, argv);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "b", 0);
+        for (unsigned i = 0; r >= 0 && i < 7; i++) /* r, a, v, (sv), a(sv), r, a */
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* Sends the revert timer of a fault whose kind has one: 1 if on its way, 0 if the fault needs none. */
+static int fault_arm_revert(Fault *f) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_strv_free_ char **args = NULL;
+        int r;
+
+        if (!FAULT_VTABLE(f)->revert_args || f->duration == 0 || !f->record)
+                return 0;
+        r = FAULT_VTABLE(f)->revert_args(f, &args);
+        if (r <= 0)
+                return r;
+        r = fault_revert_message(f, args, &m);
+        if (r < 0)
+                return r;
+        f->phase = FAULT_PHASE_ARMING;
+        r = fault_call(f, m);
+        return r < 0 ? r : 1;
+}
+
+/* The revert timer was taken, or refused: the lever follows only once it was taken. */
+static void fault_arm_reply(Fault *f, sd_bus_message *reply) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        int r;
+
+        if (e) {
+                fault_set_detail(f, "cannot arm the revert timer %s.timer: %s", f->revert, e->message);
+                f->failed = true;
+        } else
+                f->revert_armed = true;
+        if (!f->failed) {
+                r = fault_apply_lever(f);
+                if (r >= 0)
+                        return;
+                fault_set_detail(f, "%s", strerror(-r));
+                f->failed = true;
+        }
+        /* Nothing pulled yet (or the lever could not be sent): stop the timer if it runs, then finish. */
+        f->phase = FAULT_PHASE_ACTIVE;
+        if (f->revert_armed || f->lever_in_place) {
+                fault_undo(f);
+                return;
+        }
+        fault_record_remove(f);
+        fault_finish(f);
+}
+
+/* ---------------------------------------------------------------------------------------------------
  * The end of a fault */
 
 static usec_t fault_recovery_usec(const Fault *f) {
@@ -762,7 +963,8 @@ void fault_finish(Fault *f) {
 /* Not recovered, for "why": undo first if something is in effect, then finish. */
 void fault_fail(Fault *f) {
         f->failed = true;
-        if (IN_SET3(f->phase, FAULT_PHASE_UNDOING, FAULT_PHASE_PREPARING, FAULT_PHASE_INJECTING))
+        if (IN_SET3(f->phase, FAULT_PHASE_UNDOING, FAULT_PHASE_PREPARING, FAULT_PHASE_INJECTING) ||
+            f->phase == FAULT_PHASE_ARMING)
                 /* The reply in flight sees "failed" and carries on from there. */
                 return;
         if (f->lever_in_place) {
@@ -792,6 +994,9 @@ static void fault_rearm(Fault *f) {
 
         if (vt->next_wakeup)
                 fault_arm(f, vt->next_wakeup(f, now(CLOCK_BOOTTIME)));
+        else if (f->phase == FAULT_PHASE_UNDOING)
+                /* Until systemd confirms the undo, nothing but its next attempt is due. */
+                fault_arm(f, f->undo_retry);
         else if (f->phase == FAULT_PHASE_ACTIVE && f->lever_in_place && f->undone == USEC_INFINITY)
                 fault_arm(f, f->end);
         else
@@ -806,6 +1011,13 @@ static int on_fault_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         if (vt->timer) {
                 vt->timer(f, t);
+                return 0;
+        }
+        if (f->phase == FAULT_PHASE_UNDOING) {
+                if (f->undo_retry != USEC_INFINITY && t >= f->undo_retry)
+                        fault_undo_send(f);
+                else
+                        fault_rearm(f);
                 return 0;
         }
         if (f->phase == FAULT_PHASE_ACTIVE && f->lever_in_place && f->undone == USEC_INFINITY && t >= f->end) {
@@ -843,20 +1055,52 @@ static void fault_undone(Fault *f) {
         fault_record_remove(f);
 }
 
+/* systemd refused (or the daemon could not send) a step of the undo: the same step goes out again after
+ * 1 s, 2 s, 4 s, ... 30 s, for as long as the daemon runs. The fault stays undoing, its agent busy and its
+ * record in place, so that a daemon that stops meanwhile leaves the undo to the next one (and to the
+ * revert timer, if it is still armed). */
+static void fault_undo_retry(Fault *f, const char *step, const char *error) {
+        BackoffConfig b = { .initial = CHAOS_UNDO_RETRY_INITIAL, .max = CHAOS_UNDO_RETRY_MAX };
+        usec_t delay = backoff_ceiling(&b, f->undo_attempts);
+        char buf[CHAOS_FORMAT_SECONDS_MAX];
+        char *s;
+
+        f->undo_attempts++;
+        chaos_format_seconds(buf, sizeof(buf), delay);
+        log_warning("Fault %" PRIu64 " on %s: failed to %s (attempt %u), trying again in %s: %s", f->id, f->unit,
+                    step, f->undo_attempts, buf, error);
+        if (asprintf(&s, "failed to %s (attempt %u, again in %s): %s", step, f->undo_attempts, buf, error) >= 0) {
+                free(f->undo_error);
+                f->undo_error = s;
+        }
+        f->undo_retry = now(CLOCK_BOOTTIME) + delay;
+        fault_rearm(f);
+}
+
 static void fault_undo_reply(Fault *f, sd_bus_message *reply) {
         const sd_bus_error *e = sd_bus_message_get_error(reply);
+        /* NoSuchUnit: the unit is gone, and its runtime settings with it (or the timer fired already). */
+        bool refused = e && !sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit");
 
-        if (e && !sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
-                /* Keep the record: the next start of the daemon tries again. */
-                log_warning("Failed to undo fault %" PRIu64 " on %s: %s", f->id, f->unit, e->message);
-                fault_set_detail(f, "undo failed: %s", e->message);
-                f->failed = true;
-                f->phase = FAULT_PHASE_RECOVERING;
-                f->record = mfree(f->record);
-                fault_finish(f);
+        if (f->revert_armed) {
+                /* The revert timer's StopUnit: it goes before the undo, so that a timer cannot fire after an
+                 * undo that a profile switch made different from its own. */
+                if (refused) {
+                        fault_undo_retry(f, "stop the revert timer", e->message);
+                        return;
+                }
+                f->revert_armed = false;
+                fault_undo_send(f);
                 return;
         }
-        /* NoSuchUnit: the unit is gone, and its runtime settings with it. */
+        if (refused) {
+                fault_undo_retry(f, "undo", e->message);
+                return;
+        }
+        if (f->undo_attempts > 0)
+                log_notice("Fault %" PRIu64 " on %s undone after %u refused attempts.", f->id, f->unit,
+                           f->undo_attempts);
+        f->undo_error = mfree(f->undo_error);
         fault_undone(f);
         (void) sd_journal_send("MESSAGE=Fault %" PRIu64 " (%s on %s) undone.", f->id, chaos_kind_to_string(f->kind),
                                f->agent, "MESSAGE_ID=" UNIFIED_MESSAGE_FAULT_UNDONE, "PRIORITY=%i", LOG_INFO,
@@ -870,15 +1114,25 @@ static void fault_undo_reply(Fault *f, sd_bus_message *reply) {
         fault_evaluate(f, fault_manager(f)->state);
 }
 
-static void fault_undo(Fault *f) {
+/* One attempt at the next step of the undo: the revert timer's StopUnit while it is armed, then the kind's
+ * undo. */
+static void fault_undo_send(Fault *f) {
         const FaultVTable *vt = FAULT_VTABLE(f);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r = 0;
 
-        if (vt->cleanup)
-                vt->cleanup(f);
-        f->phase = FAULT_PHASE_UNDOING;
-        if (vt->undo)
+        f->undo_retry = USEC_INFINITY;
+        if (f->revert_armed) {
+                _cleanup_free_ char *timer = revert_unit(f->revert, ".timer");
+
+                r = timer ? fault_call_manager(f, "StopUnit", "ss", timer, "replace") : -ENOMEM;
+                if (r < 0)
+                        fault_undo_retry(f, "send the revert timer's stop", strerror(-r));
+                return;
+        }
+        if (!f->lever_in_place)
+                r = 0; /* only the timer was armed */
+        else if (vt->undo)
                 r = vt->undo(f);
         else if (vt->undo_message) {
                 r = vt->undo_message(f, fault_bus(f), &msg);
@@ -889,11 +1143,7 @@ static void fault_undo(Fault *f) {
                 }
         }
         if (r < 0) {
-                log_warning_errno(r, "Failed to send the undo of fault %" PRIu64 ": %m", f->id);
-                fault_set_detail(f, "undo failed: %s", strerror(-r));
-                f->failed = true;
-                f->record = mfree(f->record); /* kept on disk for the next start */
-                fault_finish(f);
+                fault_undo_retry(f, "send the undo", strerror(-r));
                 return;
         }
         if (r > 0)
@@ -906,6 +1156,16 @@ static void fault_undo(Fault *f) {
         }
         fault_rearm(f);
         fault_evaluate(f, fault_manager(f)->state);
+}
+
+static void fault_undo(Fault *f) {
+        const FaultVTable *vt = FAULT_VTABLE(f);
+
+        if (vt->cleanup)
+                vt->cleanup(f);
+        f->phase = FAULT_PHASE_UNDOING;
+        f->undo_attempts = 0;
+        fault_undo_send(f);
 }
 
 /* ---------------------------------------------------------------------------------------------------
@@ -1084,16 +1344,11 @@ static void fault_lever_reply(Fault *f, sd_bus_message *reply) {
         fault_injected(f);
 }
 
-/* Writes the record, then has the kind pull its lever. */
-static int fault_pull_lever(Fault *f) {
+/* Has the kind pull its lever. */
+static int fault_apply_lever(Fault *f) {
         const FaultVTable *vt = FAULT_VTABLE(f);
         int r;
 
-        if (vt->record) {
-                r = fault_record_write(f);
-                if (r < 0)
-                        return r;
-        }
         f->lever_in_place = !vt->instant;
         f->injected = now(CLOCK_BOOTTIME);
         if (vt->instant)
@@ -1104,6 +1359,27 @@ static int fault_pull_lever(Fault *f) {
                 return r;
         f->end = f->injected + (vt->instant ? 0 : f->duration);
         return 0;
+}
+
+/* Writes the record, arms the revert timer (the lever follows its reply), or pulls the lever at once. */
+static int fault_pull_lever(Fault *f) {
+        const FaultVTable *vt = FAULT_VTABLE(f);
+        int r;
+
+        if (vt->revert_args && f->duration > 0 &&
+            asprintf(&f->revert, CHAOS_REVERT_PREFIX "%" PRIu64, f->id) < 0) {
+                f->revert = NULL;
+                return -ENOMEM;
+        }
+        if (vt->record) {
+                r = fault_record_write(f);
+                if (r < 0)
+                        return r;
+        }
+        r = fault_arm_revert(f);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        return fault_apply_lever(f);
 }
 
 /* The unit's current values came back: the kind keeps what it must restore, then the lever. */
@@ -1146,8 +1422,10 @@ static void fault_prepare_reply(Fault *f, sd_bus_message *reply) {
                 f->phase = FAULT_PHASE_ACTIVE;
                 if (f->lever_in_place)
                         fault_undo(f);
-                else
+                else {
+                        fault_record_remove(f);
                         fault_finish(f);
+                }
         }
 }
 
@@ -1161,6 +1439,9 @@ static int on_fault_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         switch (f->phase) {
         case FAULT_PHASE_PREPARING:
                 fault_prepare_reply(f, reply);
+                break;
+        case FAULT_PHASE_ARMING:
+                fault_arm_reply(f, reply);
                 break;
         case FAULT_PHASE_INJECTING:
                 fault_lever_reply(f, reply);

@@ -6,7 +6,8 @@
  * StopUnit), each one undone when its duration ends, and its detection and recovery timed from the
  * daemon's events (unit state changes, health back to ok), never from sleeps. Every fault that changes
  * a unit is recorded in <runtime dir>/faults/ before it is injected, so that a daemon that dies
- * mid-fault undoes it when it starts again.
+ * mid-fault undoes it when it starts again; memory and partition faults also arm a transient timer with
+ * which systemd reverts them should no daemon come back. A refused undo is retried while the daemon runs.
  *
  * How the manager uses it:
  *
@@ -39,6 +40,15 @@
 #define CHAOS_TIMEOUT_DEFAULT (2 * USEC_PER_MINUTE)             /* recovery wait after the fault ends */
 #define CHAOS_DURATION_MAX (1 * USEC_PER_HOUR)
 #define CHAOS_FAULTS_MAX 64u                                    /* in flight, stress faults included */
+/* An undo systemd refused goes out again after 1 s, 2 s, 4 s, ... at most 30 s apart, for as long as the
+ * daemon runs: the fault stays "undoing" and its record stays until systemd confirms. */
+#define CHAOS_UNDO_RETRY_INITIAL (1 * USEC_PER_SEC)
+#define CHAOS_UNDO_RETRY_MAX (30 * USEC_PER_SEC)
+/* The revert timer of a fault with a duration (memory, partition) fires this long after the hold ends:
+ * late enough that the daemon's own undo comes first, early enough that "duration plus a few seconds"
+ * holds without the daemon. Its units are named CHAOS_REVERT_PREFIX<id>.timer and .service. */
+#define CHAOS_REVERT_MARGIN (3 * USEC_PER_SEC)
+#define CHAOS_REVERT_PREFIX "unified-fault-revert-"
 /* An agent counts as healthy again from this score on: what is left after up to two failures in the
  * breaker window (0.9, 0.8), while a degraded report (0.6) or a half-open breaker (0.5) is below. */
 #define CHAOS_HEALTH_OK 0.75

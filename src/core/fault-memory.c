@@ -118,6 +118,21 @@ static FaultVerdict memory_evaluate(const Fault *f, const FaultObservation *o) {
         return FAULT_VERDICT(FAULT_VERDICT_RECOVERED);
 }
 
+/* The MemoryMax= to give back: the old one, unless a profile switch made another profile active since the
+ * squeeze. Then the new profile's limit wins (the switch sets it itself, on another lane: whichever call
+ * reaches systemd last, the unit ends with the new profile's limit). A record read at start-up has no
+ * manager: its old value. */
+static uint64_t memory_undo_max(const Fault *f) {
+        const MemoryFault *k = (const MemoryFault *) f;
+        Manager *m = f->chaos ? fault_manager(f) : NULL;
+        AgentRuntime *a;
+
+        if (!m || !m->active || streq(m->active->name, f->profile))
+                return k->old_memory_max;
+        a = manager_find_agent(m, f->agent);
+        return a && a->def ? a->def->memory_max : k->old_memory_max;
+}
+
 static int memory_undo_message(const Fault *f, sd_bus *bus, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         const MemoryFault *k = (const MemoryFault *) f;
@@ -127,13 +142,41 @@ static int memory_undo_message(const Fault *f, sd_bus *bus, sd_bus_message **ret
                 return 0;
         r = fault_set_properties_new(bus, f->unit, &msg);
         if (r >= 0)
-                r = sd_bus_message_append(msg, "(sv)(sv)", "MemoryMax", "t", k->old_memory_max, "MemorySwapMax", "t",
+                r = sd_bus_message_append(msg, "(sv)(sv)", "MemoryMax", "t", memory_undo_max(f), "MemorySwapMax", "t",
                                           k->old_swap_max);
         if (r >= 0)
                 r = sd_bus_message_close_container(msg);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(msg);
+        return 1;
+}
+
+static int format_limit(const char *name, uint64_t v, char **ret) {
+        int r = v == UINT64_MAX ? asprintf(ret, "%s=infinity", name) : asprintf(ret, "%s=%" PRIu64, name, v);
+
+        return r < 0 ? -ENOMEM : 0;
+}
+
+/* The old values as systemctl takes them ("infinity" for no limit): what the revert timer sets. */
+static int memory_revert_args(const Fault *f, char ***ret) {
+        const MemoryFault *k = (const MemoryFault *) f;
+        _cleanup_strv_free_ char **args = NULL;
+        char *s;
+        int r;
+
+        if (!k->have_old)
+                return 0;
+        r = format_limit("MemoryMax", k->old_memory_max, &s);
+        if (r >= 0)
+                r = strv_consume(&args, s);
+        if (r >= 0)
+                r = format_limit("MemorySwapMax", k->old_swap_max, &s);
+        if (r >= 0)
+                r = strv_consume(&args, s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(args);
         return 1;
 }
 
@@ -180,6 +223,7 @@ const FaultVTable memory_vtable = {
         .apply = memory_apply,
         .evaluate = memory_evaluate,
         .undo_message = memory_undo_message,
+        .revert_args = memory_revert_args,
         .cleanup = memory_cleanup,
         .record = memory_record,
         .load = memory_load,

@@ -8,10 +8,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include "chaos-fault.h"
 #include "manager.h"
+#include "strv.h"
 
 typedef struct IpPrefix {
         int32_t family;
@@ -243,6 +245,30 @@ static int partition_undo_message(const Fault *f, sd_bus *bus, sd_bus_message **
         return 1;
 }
 
+/* "IPAddressDeny=" resets the list, as the empty array does; then each old entry as systemctl takes it. */
+static int partition_revert_args(const Fault *f, char ***ret) {
+        const PartitionFault *k = (const PartitionFault *) f;
+        _cleanup_strv_free_ char **args = NULL;
+        int r;
+
+        if (!k->have_old)
+                return 0;
+        r = strv_extend(&args, "IPAddressDeny=");
+        for (size_t i = 0; r >= 0 && i < k->n_old_deny; i++) {
+                char buf[INET6_ADDRSTRLEN], *s;
+
+                if (!inet_ntop(k->old_deny[i].family, k->old_deny[i].address, buf, sizeof(buf)))
+                        return -errno;
+                if (asprintf(&s, "IPAddressDeny=%s/%" PRIu32, buf, k->old_deny[i].prefixlen) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&args, s);
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(args);
+        return 1;
+}
+
 static int partition_record(const Fault *f, FILE *o) {
         const PartitionFault *k = (const PartitionFault *) f;
         _cleanup_free_ char *deny = NULL;
@@ -279,6 +305,7 @@ const FaultVTable partition_vtable = {
         .apply = partition_apply,
         .evaluate = partition_evaluate,
         .undo_message = partition_undo_message,
+        .revert_args = partition_revert_args,
         .record = partition_record,
         .load = partition_load,
 };

@@ -101,6 +101,8 @@ typedef struct Behaviour {
         FakeStart how;
         char *error;
         unsigned refusals;              /* FAKE_START_REFUSE: this many, then FAKE_START_OK; 0: always */
+        char *properties_error;         /* SetUnitProperties answered with this error ... */
+        unsigned properties_refusals;   /* ... this many more times */
 } Behaviour;
 
 typedef struct Verdict {
@@ -323,6 +325,10 @@ static void unit_maybe_collect(FakeUnit *u) {
                 for (size_t i = 0; i < u->fake->n_units; i++)
                         if (streq_ptr(u->fake->units[i]->aux, u->name))
                                 return;
+                /* A timer's service that never ran goes with its timer. */
+                aux = u->aux ? unit_find(u->fake, u->aux) : NULL;
+                if (aux && streq(aux->active, "inactive") && aux->job_id == 0)
+                        unit_remove(aux);
         }
         unit_remove(u);
 }
@@ -844,6 +850,7 @@ static int method_kill_unit(sd_bus_message *m, void *userdata, sd_bus_error *err
 
 static int method_set_unit_properties(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         FakeSystemd *f = userdata;
+        const Behaviour *b;
         const char *name;
         FakeUnit *u;
         int runtime, r;
@@ -860,6 +867,11 @@ static int method_set_unit_properties(sd_bus_message *m, void *userdata, sd_bus_
         }
         if (!u)
                 return sd_bus_error_setf(error, "org.freedesktop.systemd1.NoSuchUnit", "Unit %s not loaded.", name);
+        b = behaviour_of(f, name);
+        if (b && b->properties_refusals > 0) {
+                ((Behaviour *) b)->properties_refusals--;
+                return sd_bus_error_setf(error, b->properties_error, "Refused to set properties of %s (fake).", name);
+        }
         r = read_properties(m, u);
         if (r < 0)
                 return r;
@@ -1307,6 +1319,7 @@ void fake_systemd_stop(FakeSystemd *f) {
         for (size_t i = 0; i < f->n_behaviours; i++) {
                 free(f->behaviours[i].unit);
                 free(f->behaviours[i].error);
+                free(f->behaviours[i].properties_error);
         }
         free(f->behaviours);
         for (size_t i = 0; i < f->n_verdicts; i++)
@@ -1338,9 +1351,8 @@ typedef struct Args {
         unsigned ret_n, ret_n2;
 } Args;
 
-static void do_set_start(FakeSystemd *f, void *userdata) {
-        Args *a = userdata;
-        Behaviour *b = (Behaviour *) behaviour_of(f, a->unit);
+static Behaviour *behaviour_get(FakeSystemd *f, const char *unit) {
+        Behaviour *b = (Behaviour *) behaviour_of(f, unit);
 
         if (!b) {
                 Behaviour *l = realloc(f->behaviours, sizeof(Behaviour) * (f->n_behaviours + 1));
@@ -1348,9 +1360,28 @@ static void do_set_start(FakeSystemd *f, void *userdata) {
                 die_if(!l, "realloc");
                 f->behaviours = l;
                 b = &f->behaviours[f->n_behaviours++];
-                *b = (Behaviour) { .unit = strdup(a->unit) };
+                *b = (Behaviour) { .unit = strdup(unit) };
                 die_if(!b->unit, "strdup");
         }
+        return b;
+}
+
+static void do_refuse_properties(FakeSystemd *f, void *userdata) {
+        Args *a = userdata;
+        Behaviour *b = behaviour_get(f, a->unit);
+
+        set_string(&b->properties_error, a->s);
+        b->properties_refusals = a->ret_n;
+}
+
+void fake_systemd_refuse_properties(FakeSystemd *f, const char *unit, const char *error_name, unsigned times) {
+        fake_systemd_exec(f, do_refuse_properties, &(Args) { .unit = unit, .s = error_name, .ret_n = times });
+}
+
+static void do_set_start(FakeSystemd *f, void *userdata) {
+        Args *a = userdata;
+        Behaviour *b = behaviour_get(f, a->unit);
+
         b->how = a->how;
         b->refusals = a->ret_n;
         set_string(&b->error, a->s);

@@ -53,6 +53,8 @@ void fake_systemd_set_start(FakeSystemd *f, const char *unit, FakeStart how);
 /* StartTransientUnit of "unit" is answered with the D-Bus error "name" (FAKE_START_REFUSE), "times" times
  * and then started as usual (0: every time). */
 void fake_systemd_refuse(FakeSystemd *f, const char *unit, const char *error_name, unsigned times);
+/* SetUnitProperties of "unit" is answered with the D-Bus error "name" the next "times" times. */
+void fake_systemd_refuse_properties(FakeSystemd *f, const char *unit, const char *error_name, unsigned times);
 
 /* How long a stop takes (default: a millisecond). */
 void fake_systemd_set_stop_time(FakeSystemd *f, usec_t usec);

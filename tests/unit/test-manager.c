@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -89,28 +91,31 @@ static const char beta_yaml[] =
         "    memory_max: 16M\n";
 
 /* For the fault engine: an essential agent with network that another requires, the default outage
- * target, a leaf. */
-static const char gamma_yaml[] =
-        "name: gamma\n"
-        "resources:\n"
-        "  memory_max: 1G\n"
-        COMMON_DEFAULTS
-        "agents:\n"
-        "  - name: gate\n"
+ * target, a leaf (whose limit follows). */
+#define GAMMA_AGENTS                                                                                    \
+        "resources:\n"                                                                                  \
+        "  memory_max: 1G\n"                                                                            \
+        COMMON_DEFAULTS                                                                                 \
+        "agents:\n"                                                                                     \
+        "  - name: gate\n"                                                                              \
+        "    exec: [/bin/sleep, infinity]\n"                                                            \
+        "    memory_max: 64M\n"                                                                         \
+        "    essential: true\n"                                                                         \
+        "    sandbox: {network: true}\n"                                                                \
+        "  - name: svc\n"                                                                               \
+        "    exec: [/bin/sleep, infinity]\n"                                                            \
+        "    memory_max: 32M\n"                                                                         \
+        "    requires: [gate]\n"                                                                        \
+        "  - name: llm-cloud-gateway\n"                                                                 \
+        "    exec: [/bin/sleep, infinity]\n"                                                            \
+        "    memory_max: 32M\n"                                                                         \
+        "  - name: leaf\n"                                                                              \
         "    exec: [/bin/sleep, infinity]\n"
-        "    memory_max: 64M\n"
-        "    essential: true\n"
-        "    sandbox: {network: true}\n"
-        "  - name: svc\n"
-        "    exec: [/bin/sleep, infinity]\n"
-        "    memory_max: 32M\n"
-        "    requires: [gate]\n"
-        "  - name: llm-cloud-gateway\n"
-        "    exec: [/bin/sleep, infinity]\n"
-        "    memory_max: 32M\n"
-        "  - name: leaf\n"
-        "    exec: [/bin/sleep, infinity]\n"
-        "    memory_max: 16M\n";
+
+static const char gamma_yaml[] = "name: gamma\n" GAMMA_AGENTS "    memory_max: 16M\n";
+
+/* gamma with another limit for the leaf: a switch changes it at runtime. Written by the test that uses it. */
+static const char epsilon_yaml[] = "name: epsilon\n" GAMMA_AGENTS "    memory_max: 24M\n";
 
 static int setup(void **state) {
         ManagerFixture *x = calloc(1, sizeof(ManagerFixture));
@@ -1085,6 +1090,155 @@ static void test_fault_records_are_undone_at_startup(void **state) {
         assert_int_equal(access(path, F_OK), -1);
 }
 
+/* InjectFault without waiting for the outcome: the fault's id. */
+static uint64_t inject_async(ManagerFixture *x, const char *kind, const char *agent, usec_t duration,
+                             const char *option, uint64_t value) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint64_t id;
+
+        reply = manager_fixture_call(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "InjectFault", &error, "ssta{sv}",
+                                     kind, agent, duration, option ? 1 : 0, option, "t", value);
+        if (!reply)
+                fail_msg("InjectFault(%s, %s): %s: %s", kind, agent, error.name, error.message);
+        assert_true(sd_bus_message_read(reply, "t", &id) >= 0);
+        return id;
+}
+
+static char *revert_unit_name(uint64_t id, const char *suffix) {
+        char *s;
+
+        assert_true(asprintf(&s, "unified-fault-revert-%" PRIu64 "%s", id, suffix) >= 0);
+        return s;
+}
+
+/* A stopped timer goes once its stop job is done, with the service it never started. */
+static bool revert_units_gone(ManagerFixture *x, void *userdata) {
+        return fake_systemd_count_units(x->fake, "unified-fault-revert-", NULL) == 0;
+}
+
+static bool no_records(ManagerFixture *x, void *userdata) {
+        char path[512];
+        DIR *d;
+        struct dirent *de;
+        bool empty = true;
+
+        snprintf(path, sizeof(path), "%s/faults", x->runtime_dir);
+        d = opendir(path);
+        if (!d)
+                return true;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, "fault-", 6) == 0)
+                        empty = false;
+        closedir(d);
+        return empty;
+}
+
+/* systemd refuses the undo twice: the fault stays undoing, its record stays, the third attempt (1 s and 2 s
+ * later) is confirmed, and only then does the fault finish, recovered. */
+static void test_fault_undo_is_retried(void **state) {
+        ManagerFixture *x = *state;
+        FaultWatch w;
+        WaitFault wf = { .watch = &w };
+        usec_t start;
+
+        start_gamma(x, &w);
+        wf.id = inject_async(x, "partition", "gate", 200 * USEC_PER_MSEC, NULL, 0);
+        fake_systemd_refuse_properties(x->fake, "unified-gate.service", "org.freedesktop.DBus.Error.AccessDenied", 2);
+        start = now(CLOCK_MONOTONIC);
+        /* The first retry is a second away: still in flight, still recorded, still cut off. */
+        manager_fixture_pump_for(x, 800 * USEC_PER_MSEC);
+        assert_int_equal(w.n, 0);
+        assert_false(no_records(x, NULL));
+        assert_unit_property(x, "unified-gate.service", "IPAddressDeny", "set");
+        assert_true(manager_fixture_pump(x, fault_finished, &wf, 2 * WAIT));
+        assert_true(now(CLOCK_MONOTONIC) - start >= 3 * USEC_PER_SEC - 300 * USEC_PER_MSEC);
+        assert_recovered(&w.results[0]);
+        /* The lever, two refusals, the confirmed undo. */
+        assert_int_equal(fake_systemd_count_calls(x->fake, "SetUnitProperties", "unified-gate.service"), 4);
+        assert_unit_property(x, "unified-gate.service", "IPAddressDeny", "");
+        assert_true(no_records(x, NULL));
+}
+
+/* The revert timer is armed before the lever, names the unit and the old values, runs only while the record
+ * exists, and is stopped by the daemon's own undo, before that undo goes out. */
+static void test_fault_revert_timer(void **state) {
+        ManagerFixture *x = *state;
+        FaultWatch w;
+        WaitFault wf = { .watch = &w };
+        _cleanup_free_ char *timer = NULL, *service = NULL, *exec = NULL, *cond = NULL, *when = NULL;
+        _cleanup_strv_free_ char **calls = NULL;
+        char record[512], line[600];
+        ssize_t i_arm = -1, i_lever = -1, i_stop = -1, i_undo = -1, i = 0;
+
+        start_gamma(x, &w);
+        wf.id = inject_async(x, "memory", "leaf", 5 * USEC_PER_SEC, "limit", 1024ULL * 1024 * 1024);
+        timer = revert_unit_name(wf.id, ".timer");
+        service = revert_unit_name(wf.id, ".service");
+        _cleanup_free_ char *st = fake_systemd_unit_state(x->fake, timer, NULL);
+        assert_true(streq_ptr(st, "activating") || streq_ptr(st, "active"));
+        when = fake_systemd_unit_property(x->fake, timer, "TimersMonotonic");
+        assert_non_null(when);
+        assert_non_null(strstr(when, "OnActiveSec 8000000")); /* 5 s and the margin */
+        exec = fake_systemd_unit_property(x->fake, service, "ExecStart");
+        assert_non_null(exec);
+        assert_non_null(strstr(exec, "set-property --runtime -- unified-leaf.service MemoryMax=16777216 "
+                                     "MemorySwapMax=infinity]"));
+        snprintf(record, sizeof(record), "%s/faults/fault-%" PRIu64, x->runtime_dir, wf.id);
+        cond = fake_systemd_unit_property(x->fake, service, "Conditions");
+        assert_non_null(cond);
+        assert_non_null(strstr(cond, record));
+        assert_int_equal(access(record, F_OK), 0);
+        assert_unit_property(x, "unified-leaf.service", "MemoryMax", "1073741824");
+
+        /* The daemon ends the squeeze itself: the timer is stopped and goes, with its service. */
+        call_s(x, "StopProfile", "gamma");
+        assert_true(manager_fixture_pump(x, fault_finished, &wf, 2 * WAIT));
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StopUnit", timer), 1);
+        assert_true(manager_fixture_wait_state(x, "inactive", WAIT));
+        assert_true(manager_fixture_pump(x, revert_units_gone, NULL, WAIT));
+        assert_int_equal(access(record, F_OK), -1);
+
+        /* In that order: timer, lever; then the timer's stop, then the undo. */
+        calls = fake_systemd_calls(x->fake);
+        snprintf(line, sizeof(line), "StartTransientUnit %s", timer);
+        STRV_FOREACH(c, calls) {
+                if (streq(*c, line))
+                        i_arm = i;
+                else if (streq(*c, "SetUnitProperties unified-leaf.service"))
+                        *(i_lever < 0 ? &i_lever : &i_undo) = i;
+                else if (strncmp(*c, "StopUnit ", 9) == 0 && streq(*c + 9, timer))
+                        i_stop = i;
+                i++;
+        }
+        assert_true(i_arm >= 0 && i_arm < i_lever && i_lever < i_stop && i_stop < i_undo);
+}
+
+/* A switch during a squeeze changes the agent's limit: the undo of the old profile's squeeze must not
+ * put the old limit back over it, and the timer that would is stopped first. */
+static void test_fault_switch_during_squeeze_keeps_new_limit(void **state) {
+        ManagerFixture *x = *state;
+        FaultWatch w;
+        WaitFault wf = { .watch = &w };
+        _cleanup_free_ char *timer = NULL;
+
+        manager_fixture_write_profile(x, "epsilon", epsilon_yaml);
+        start_gamma(x, &w);
+        wf.id = inject_async(x, "memory", "leaf", 10 * USEC_PER_SEC, "limit", 1024ULL * 1024 * 1024);
+        timer = revert_unit_name(wf.id, ".timer");
+        assert_unit_property(x, "unified-leaf.service", "MemoryMax", "1073741824");
+        start_profile(x, "epsilon");
+        assert_true(manager_fixture_pump(x, fault_finished, &wf, 2 * WAIT));
+        assert_false(w.results[0].recovered);
+        assert_non_null(strstr(w.results[0].detail, "replaced"));
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        manager_fixture_pump_for(x, 100 * USEC_PER_MSEC);
+        assert_unit_property(x, "unified-leaf.service", "MemoryMax", "25165824");
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StopUnit", timer), 1);
+        assert_true(manager_fixture_pump(x, revert_units_gone, NULL, WAIT));
+        assert_true(no_records(x, NULL));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_start_profile, setup, teardown),
@@ -1119,6 +1273,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_fault_stress, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fault_bad_arguments, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fault_records_are_undone_at_startup, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fault_undo_is_retried, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fault_revert_timer, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fault_switch_during_squeeze_keeps_new_limit, setup, teardown),
         };
 
         if (test_bus_skip_if_missing())
