@@ -73,6 +73,20 @@ static int property_get_recovery_durations(sd_bus *bus, const char *path, const 
         return append_histogram(reply, m->supervisor ? supervisor_recovery_histogram(m->supervisor) : NULL);
 }
 
+static int property_get_faults(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        ChaosFaultStatus s;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(tssss)");
+        for (size_t i = 0; r >= 0 && chaos_fault_status(m->chaos, i, &s) >= 0; i++)
+                r = sd_bus_message_append(reply, "(tssss)", s.id, s.kind, s.agent, s.phase, s.detail);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
 static int method_list_profiles(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
@@ -303,6 +317,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("NActiveAgents", "u", NULL, offsetof(Manager, n_active_agents), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SystemdVersion", "u", NULL, offsetof(Manager, systemd_version), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("RecoveryDurations", "(att)", property_get_recovery_durations, 0, 0),
+        /* Read on demand, not announced: it changes with every step of every fault. */
+        SD_BUS_PROPERTY("Faults", "a(tssss)", property_get_faults, 0, 0),
 
         SD_BUS_METHOD_WITH_ARGS("ListProfiles", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sso)", profiles),
                                 method_list_profiles, SD_BUS_VTABLE_UNPRIVILEGED),

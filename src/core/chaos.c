@@ -113,6 +113,31 @@ size_t chaos_faults_in_flight(const Chaos *c) {
         return c ? c->n_faults : 0;
 }
 
+static const char *const fault_phase_table[] = {
+        [FAULT_PHASE_PREPARING] = "preparing",
+        [FAULT_PHASE_ARMING] = "arming",
+        [FAULT_PHASE_INJECTING] = "injecting",
+        [FAULT_PHASE_ACTIVE] = "active",
+        [FAULT_PHASE_UNDOING] = "undoing",
+        [FAULT_PHASE_RECOVERING] = "recovering",
+};
+
+int chaos_fault_status(const Chaos *c, size_t i, ChaosFaultStatus *ret) {
+        const Fault *f;
+
+        if (!c || i >= c->n_faults)
+                return -ENOENT;
+        f = c->faults[i];
+        *ret = (ChaosFaultStatus) {
+                .id = f->id,
+                .kind = chaos_kind_to_string(f->kind),
+                .agent = strempty(f->agent),
+                .phase = fault_phase_table[f->phase],
+                .detail = f->undo_error ?: strempty(f->detail),
+        };
+        return 0;
+}
+
 Manager *fault_manager(const Fault *f) {
         return f->chaos->manager;
 }

@@ -81,6 +81,18 @@ int chaos_method_inject_fault(sd_bus_message *msg, void *userdata, sd_bus_error 
 /* For tests and status: faults in flight. */
 size_t chaos_faults_in_flight(const Chaos *c);
 
+/* One fault in flight as the Manager's Faults property shows it; the strings are borrowed. */
+typedef struct ChaosFaultStatus {
+        uint64_t id;
+        const char *kind;
+        const char *agent;              /* "" for a stress run */
+        const char *phase;              /* "preparing", "arming", "injecting", "active", "undoing", "recovering" */
+        const char *detail;             /* why an undo is being retried, else the fault's detail, else "" */
+} ChaosFaultStatus;
+
+/* The "i"-th fault in flight (0-based); -ENOENT past the last. */
+int chaos_fault_status(const Chaos *c, size_t i, ChaosFaultStatus *ret);
+
 /* Pure: whether an agent in this state counts as recovered (its unit active and its health ok). */
 bool chaos_agent_is_healthy(const AgentRuntime *a) _pure_;
 

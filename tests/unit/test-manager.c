@@ -1134,13 +1134,17 @@ static bool no_records(ManagerFixture *x, void *userdata) {
         return empty;
 }
 
-/* systemd refuses the undo twice: the fault stays undoing, its record stays, the third attempt (1 s and 2 s
- * later) is confirmed, and only then does the fault finish, recovered. */
+/* systemd refuses the undo twice: the fault stays undoing (in the Manager's Faults property too), its record
+ * stays, the third attempt (1 s and 2 s later) is confirmed, and only then does the fault finish, recovered. */
 static void test_fault_undo_is_retried(void **state) {
         ManagerFixture *x = *state;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *kind, *agent, *phase, *detail;
         FaultWatch w;
         WaitFault wf = { .watch = &w };
         usec_t start;
+        uint64_t id;
 
         start_gamma(x, &w);
         wf.id = inject_async(x, "partition", "gate", 200 * USEC_PER_MSEC, NULL, 0);
@@ -1151,6 +1155,19 @@ static void test_fault_undo_is_retried(void **state) {
         assert_int_equal(w.n, 0);
         assert_false(no_records(x, NULL));
         assert_unit_property(x, "unified-gate.service", "IPAddressDeny", "set");
+        /* ... and says so on the bus. */
+        reply = manager_fixture_call(x, UNIFIED_OBJECT_PATH, "org.freedesktop.DBus.Properties", "Get", &error, "ss",
+                                     UNIFIED_MANAGER_IFACE, "Faults");
+        assert_non_null(reply);
+        assert_true(sd_bus_message_enter_container(reply, 'v', "a(tssss)") > 0);
+        assert_true(sd_bus_message_enter_container(reply, 'a', "(tssss)") > 0);
+        assert_true(sd_bus_message_read(reply, "(tssss)", &id, &kind, &agent, &phase, &detail) > 0);
+        assert_true(id == wf.id);
+        assert_string_equal(kind, "partition");
+        assert_string_equal(agent, "gate");
+        assert_string_equal(phase, "undoing");
+        assert_non_null(strstr(detail, "failed to undo (attempt 1, again in 1.000s): Refused"));
+        assert_int_equal(sd_bus_message_read(reply, "(tssss)", &id, &kind, &agent, &phase, &detail), 0);
         assert_true(manager_fixture_pump(x, fault_finished, &wf, 2 * WAIT));
         assert_true(now(CLOCK_MONOTONIC) - start >= 3 * USEC_PER_SEC - 300 * USEC_PER_MSEC);
         assert_recovered(&w.results[0]);
