@@ -19,6 +19,7 @@
 #include "bus-manager.h"
 #include "chaos-fault.h"
 #include "chaos.h"
+#include "config.h"
 #include "fs-util.h"
 #include "log.h"
 #include "manager.h"
@@ -28,7 +29,6 @@
 #include "string-util.h"
 #include "strv.h"
 #include "systemd-client.h"
-#include "config.h"
 
 /* The undo calls of a dying daemon wait this long at most (see chaos_free()). */
 #define CHAOS_SYNC_UNDO_TIMEOUT (2 * USEC_PER_SEC)
@@ -571,36 +571,16 @@ static char *revert_unit(const char *revert, const char *suffix) {
         return asprintf(&s, "%s%s", revert, suffix) < 0 ? NULL : s;
 }
 
-/* A recorded fault's undo, at start-up: its record, and its revert timer if one was armed. */
-typedef struct StartupUndo {
-        Chaos *chaos;
-        char *path;
-        char *timer;
-} StartupUndo;
-
-static void startup_undo_free(void *p) {
-        StartupUndo *u = p;
-
-        free(u->path);
-        free(u->timer);
-        free(u);
-}
-
 static int on_startup_undo_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        StartupUndo *u = userdata;
+        const char *path = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
         if (e && !sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
-                /* The record stays for the next start; an armed revert timer still fires. */
-                log_warning("Failed to undo the fault recorded in %s: %s", u->path, e->message);
+                log_warning("Failed to undo the fault recorded in %s: %s", path, e->message);
                 return 0;
         }
-        if (unlink(u->path) < 0 && errno != ENOENT)
-                log_warning_errno(-errno, "Failed to remove %s, ignoring: %m", u->path);
-        /* Without its record the timer's service would be skipped anyway; stopping it frees its name. */
-        if (u->timer)
-                (void) systemd_manager_call(u->chaos->manager->systemd, "StopUnit",
-                                            &(SystemdCall) { .urgent = true }, "ss", u->timer, "replace");
+        if (unlink(path) < 0 && errno != ENOENT)
+                log_warning_errno(-errno, "Failed to remove %s, ignoring: %m", path);
         return 0;
 }
 
@@ -611,7 +591,7 @@ static int fault_undo_recorded(Chaos *c, const Fault *f, bool sync) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         const FaultVTable *vt = FAULT_VTABLE(f);
         sd_bus *bus = c->manager->bus;
-        StartupUndo *u;
+        char *path;
         int r;
 
         if (vt->cleanup)
@@ -630,7 +610,6 @@ static int fault_undo_recorded(Chaos *c, const Fault *f, bool sync) {
                         return r;
                 if (f->revert) {
                         _cleanup_free_ char *timer = revert_unit(f->revert, ".timer");
-
                         _cleanup_(sd_bus_message_unrefp) sd_bus_message *stop = NULL;
 
                         /* Best effort: without the record, which goes next, its service is skipped. */
@@ -643,19 +622,23 @@ static int fault_undo_recorded(Chaos *c, const Fault *f, bool sync) {
                 return 1;
         }
 
-        u = calloc(1, sizeof(StartupUndo));
-        if (!u)
-                return -ENOMEM;
-        u->chaos = c;
-        u->path = strdup(f->record);
-        u->timer = f->revert ? revert_unit(f->revert, ".timer") : NULL;
-        if (!u->path || (f->revert && !u->timer)) {
-                startup_undo_free(u);
-                return -ENOMEM;
+        /* A timer still armed goes first, on the same lane: this daemon undoes the fault now, and the
+         * timer's name is free for a fault of the same id later. Without the record, once the undo is
+         * confirmed, its service would be skipped anyway. */
+        if (f->revert) {
+                _cleanup_free_ char *timer = revert_unit(f->revert, ".timer");
+
+                if (!timer)
+                        return -ENOMEM;
+                (void) systemd_manager_call(c->manager->systemd, "StopUnit", &(SystemdCall) { .urgent = true }, "ss",
+                                            timer, "replace");
         }
+        path = strdup(f->record);
+        if (!path)
+                return -ENOMEM;
         r = systemd_client_call(c->manager->systemd, msg,
-                                &(SystemdCall) { .callback = on_startup_undo_reply, .userdata = u,
-                                                 .destroy = startup_undo_free, .urgent = true });
+                                &(SystemdCall) { .callback = on_startup_undo_reply, .userdata = path, .destroy = free,
+                                                 .urgent = true });
         return r < 0 ? r : 1;
 }
 

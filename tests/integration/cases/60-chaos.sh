@@ -163,6 +163,46 @@ test_fault_is_undone_after_the_daemon_is_killed() {
         wait_until 60 state_is running
 }
 
+# Issue 15: what a fault changes is reverted by systemd itself, by the fault's transient revert timer, when
+# the daemon is gone for good (killed, and masked so that nothing starts it again).
+test_faults_are_reverted_without_the_daemon() {
+        local mem=unified-student-model.service net=unified-llm-cloud-gateway.service
+        local max swap deny pid t0 t1 timers
+        max=$(unit_prop $mem MemoryMax)
+        swap=$(unit_prop $mem MemorySwapMax)
+        deny=$(unit_prop $net IPAddressDeny)
+        t0=$(date +%s)
+        # Not killed at 48M, so that the squeeze holds for its whole duration.
+        assert_ok "${CTL[@]}" chaos inject memory student-model --limit 48M --duration 6s --no-block
+        assert_ok "${CTL[@]}" chaos inject partition llm-cloud-gateway --duration 6s --no-block
+        wait_until 10 prop_is $mem MemoryMax 50331648
+        wait_until 10 prop_matches $net IPAddressDeny '0\.0\.0\.0/0'
+        timers=$(systemctl list-timers --all --no-legend 'unified-fault-revert-*')
+        assert_eq 2 "$(grep -c 'unified-fault-revert-[0-9]*\.timer' <<<"$timers")" "two revert timers armed: $timers"
+
+        systemctl mask --runtime unified.service
+        pid=$(unit_prop unified.service MainPID)
+        kill -KILL "$pid"
+        wait_until 10 unit_not_active unified.service
+        # The timers fire 3 s after the 6 s hold; a few seconds more for systemctl under emulation.
+        wait_until 30 prop_is $mem MemoryMax "$max"
+        wait_until 30 prop_is $net IPAddressDeny "$deny"
+        t1=$(date +%s)
+        assert_match '^([0-9]|1[0-5])$' "$(( t1 - t0 ))" "seconds from the injection to both reverts (6 s hold + 3 s)"
+        assert_eq "$swap" "$(unit_prop $mem MemorySwapMax)" "MemorySwapMax restored"
+        assert_eq "$(( max ))" "$(cgroup_file $mem memory.max)" "memory.max restored in cgroupfs"
+        assert_ne active "$(systemctl is-active unified.service)" "no daemon did it"
+        wait_until 10 sh -c '[ -z "$(systemctl list-units --all --no-legend "unified-fault-revert-*")" ]'
+
+        systemctl unmask --runtime unified.service
+        systemctl start unified.service
+        # The next daemon finds the records (the timers leave them: they cannot know the daemon is gone for
+        # good), undoes once more what is already undone, and removes them.
+        wait_until 30 sh -c '! ls /run/unified/faults/ | grep -q "^fault-"'
+        assert_eq "$max" "$(unit_prop $mem MemoryMax)" "MemoryMax after the restart"
+        wait_until 60 state_is running
+}
+
 test_unprivileged_user_is_denied() {
         local before
         before=$(unit_prop unified-quiz-engine.service MainPID)
