@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <systemd/sd-event.h>
 #include <systemd/sd-journal.h>
@@ -774,9 +775,10 @@ static int append_string_property(sd_bus_message *m, const char *name, const cha
         return sd_bus_message_append(m, "(sv)", name, "s", value);
 }
 
-/* StartTransientUnit(NAME.timer) with NAME.service as its auxiliary unit, as `systemd-run --on-active=`
+/* StartTransientUnit(NAME.timer) with NAME.service as its auxiliary unit, as `systemd-run --on-calendar=`
  * builds it (systemd's src/run/run.c). The timer fires once, CHAOS_REVERT_MARGIN after the hold ends, and
- * goes away once elapsed or stopped; the service runs `systemctl set-property --runtime UNIT` with the
+ * goes away once elapsed or stopped. It is an absolute calendar time, not OnActiveSec=: systemd (257 at
+ * least) counts OnActiveSec= again from a daemon-reload, and masking the daemon is one; the service runs `systemctl set-property --runtime UNIT` with the
  * kind's old values, the same SetUnitProperties call as the daemon's undo, so a timer that fires after that
  * undo changes nothing. It only runs while the fault's record exists: the daemon removes the record once
  * systemd confirmed its own undo, and a record outlives a daemon that was killed. */
@@ -784,6 +786,10 @@ static int fault_revert_message(Fault *f, char **args, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *timer = NULL, *service = NULL, *description = NULL;
         _cleanup_strv_free_ char **argv = NULL;
+        usec_t at = now(CLOCK_REALTIME) + f->duration + CHAOS_REVERT_MARGIN;
+        time_t sec = (time_t) (at / USEC_PER_SEC);
+        char when[64];
+        struct tm tm;
         int r;
 
         timer = revert_unit(f->revert, ".timer");
@@ -792,6 +798,10 @@ static int fault_revert_message(Fault *f, char **args, sd_bus_message **ret) {
             asprintf(&description, "unified: revert fault %" PRIu64 " (%s on %s) without unifiedd", f->id,
                      chaos_kind_to_string(f->kind), f->agent) < 0)
                 return -ENOMEM;
+        if (!gmtime_r(&sec, &tm) || strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                return -EINVAL;
+        (void) snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%06u UTC",
+                        (unsigned) (at % USEC_PER_SEC));
         const char *head[] = { SYSTEMCTL, "set-property", "--runtime", "--", f->unit };
         for (size_t i = 0; i < ELEMENTSOF(head); i++) {
                 r = strv_extend(&argv, head[i]);
@@ -814,8 +824,7 @@ static int fault_revert_message(Fault *f, char **args, sd_bus_message **ret) {
         if (r >= 0)
                 r = append_string_property(m, "Description", description);
         if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)", "TimersMonotonic", "a(st)", 1, "OnActiveSec",
-                                          f->duration + CHAOS_REVERT_MARGIN);
+                r = sd_bus_message_append(m, "(sv)", "TimersCalendar", "a(ss)", 1, "OnCalendar", when);
         /* The default accuracy is a minute. */
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)", "AccuracyUSec", "t", (uint64_t) USEC_PER_MSEC);

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1194,9 +1195,20 @@ static void test_fault_revert_timer(void **state) {
         service = revert_unit_name(wf.id, ".service");
         _cleanup_free_ char *st = fake_systemd_unit_state(x->fake, timer, NULL);
         assert_true(streq_ptr(st, "activating") || streq_ptr(st, "active"));
-        when = fake_systemd_unit_property(x->fake, timer, "TimersMonotonic");
+        /* 5 s and the margin from now, as an absolute time that a daemon-reload does not move. */
+        when = fake_systemd_unit_property(x->fake, timer, "TimersCalendar");
         assert_non_null(when);
-        assert_non_null(strstr(when, "OnActiveSec 8000000")); /* 5 s and the margin */
+        {
+                usec_t expected = now(CLOCK_REALTIME) + 8 * USEC_PER_SEC;
+                struct tm tm = {};
+                char *end;
+
+                end = strptime(strstr(when, "OnCalendar ") + strlen("OnCalendar "), "%Y-%m-%d %H:%M:%S", &tm);
+                assert_non_null(end);
+                assert_true(strneq(end, ".", 1) && strstr(end, " UTC"));
+                assert_true((usec_t) timegm(&tm) * USEC_PER_SEC <= expected &&
+                            (usec_t) timegm(&tm) * USEC_PER_SEC + 2 * USEC_PER_SEC >= expected);
+        }
         exec = fake_systemd_unit_property(x->fake, service, "ExecStart");
         assert_non_null(exec);
         assert_non_null(strstr(exec, "set-property --runtime -- unified-leaf.service MemoryMax=16777216 "
