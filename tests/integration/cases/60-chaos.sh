@@ -184,11 +184,14 @@ test_faults_are_reverted_without_the_daemon() {
         pid=$(unit_prop unified.service MainPID)
         kill -KILL "$pid"
         wait_until 10 unit_not_active unified.service
-        # The timers fire 3 s after the 6 s hold; a few seconds more for systemctl under emulation.
+        # The timers fire 3 s after the 6 s hold.
         wait_until 30 prop_is $mem MemoryMax "$max"
         wait_until 30 prop_is $net IPAddressDeny "$deny"
         t1=$(date +%s)
-        assert_match '^([0-9]|1[0-5])$' "$(( t1 - t0 ))" "seconds from the injection to both reverts (6 s hold + 3 s)"
+        # 6 s hold + 3 s margin, at an absolute time: a daemon-reload (the mask) does not postpone it.
+        assert_match '^([0-9]|1[0-2])$' "$(( t1 - t0 ))" "seconds from the injection to both reverts"
+        wait_until 10 sh -c "[ \$(journalctl -b -o cat --since @$t0 -u 'unified-fault-revert-*' |
+                grep -c '^Finished .*revert fault') = 2 ]"
         assert_eq "$swap" "$(unit_prop $mem MemorySwapMax)" "MemorySwapMax restored"
         assert_eq "$(( max ))" "$(cgroup_file $mem memory.max)" "memory.max restored in cgroupfs"
         assert_ne active "$(systemctl is-active unified.service)" "no daemon did it"
