@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "chaos.h"
 #include "fs-util.h"
 #include "manager-fixture.h"
 #include "polkit.h"
@@ -1243,6 +1244,20 @@ static void test_fault_revert_timer(void **state) {
         assert_true(i_arm >= 0 && i_arm < i_lever && i_lever < i_stop && i_stop < i_undo);
 }
 
+/* No revert timer, no lever: a fault systemd could not undo alone is not injected. */
+static void test_fault_without_revert_timer_is_refused(void **state) {
+        ManagerFixture *x = *state;
+        FaultWatch w;
+
+        start_gamma(x, &w);
+        fake_systemd_refuse(x->fake, "unified-fault-revert-1.timer", "org.freedesktop.systemd1.UnitExists", 1);
+        expect_fault_error(x, "partition", "gate", "org.unified1.Error.FaultFailed");
+        assert_int_equal(fake_systemd_count_calls(x->fake, "SetUnitProperties", "unified-gate.service"), 0);
+        assert_unit_property(x, "unified-gate.service", "IPAddressDeny", NULL);
+        assert_true(no_records(x, NULL));
+        assert_int_equal(chaos_faults_in_flight(x->manager->chaos), 0);
+}
+
 /* A switch during a squeeze changes the agent's limit: the undo of the old profile's squeeze must not
  * put the old limit back over it, and the timer that would is stopped first. */
 static void test_fault_switch_during_squeeze_keeps_new_limit(void **state) {
@@ -1304,6 +1319,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_fault_records_are_undone_at_startup, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fault_undo_is_retried, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fault_revert_timer, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fault_without_revert_timer_is_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fault_switch_during_squeeze_keeps_new_limit, setup, teardown),
         };
 
