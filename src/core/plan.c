@@ -2,6 +2,7 @@
 
 /* The planner: profiles -> transient unit properties, and profile switches -> actions. Pure. */
 
+#include <errno.h>
 #include <stdio.h>
 
 #include "plan.h"
@@ -47,6 +48,8 @@ static const char *const signature_table[_UNIT_PROPERTY_TYPE_MAX] = {
         [UNIT_PROPERTY_EXEC] = "a(sasb)",
         [UNIT_PROPERTY_CONDITIONS] = "a(sbbs)",
         [UNIT_PROPERTY_LISTEN] = "a(ss)",
+        [UNIT_PROPERTY_I32] = "i",
+        [UNIT_PROPERTY_FILTER] = "(bas)",
 };
 
 const char *unit_property_signature(UnitPropertyType t) {
@@ -101,7 +104,10 @@ bool unit_property_equal(const UnitProperty *a, const UnitProperty *b) {
                 return a->b == b->b;
         case UNIT_PROPERTY_U32:
         case UNIT_PROPERTY_U64:
+        case UNIT_PROPERTY_I32:
                 return a->t == b->t;
+        case UNIT_PROPERTY_FILTER:
+                return a->b == b->b && strv_equal(a->strv, b->strv);
         case UNIT_PROPERTY_EXEC:
                 return streq_ptr(a->s, b->s) && strv_equal(a->strv, b->strv);
         case UNIT_PROPERTY_STRV:
@@ -191,6 +197,36 @@ static int add_strv(UnitSpec *s, const char *name, char * const *l) {
         return add_strv_consume(s, name, UNIT_PROPERTY_STRV, c);
 }
 
+static int add_i32(UnitSpec *s, const char *name, int32_t i) {
+        UnitProperty *p = unit_spec_add(s, name, UNIT_PROPERTY_I32);
+        if (!p)
+                return -ENOMEM;
+        p->t = (uint64_t) (int64_t) i;
+        return 0;
+}
+
+/* An allow-list: "base" then "extra" (either may be NULL). */
+static int add_filter(UnitSpec *s, const char *name, char * const *base, char * const *extra) {
+        _cleanup_strv_free_ char **l = NULL;
+        UnitProperty *p;
+        int r;
+
+        r = strv_copy(base, &l);
+        if (r < 0)
+                return r;
+        for (char * const *e = extra; e && *e; e++) {
+                r = strv_extend(&l, *e);
+                if (r < 0)
+                        return r;
+        }
+        p = unit_spec_add(s, name, UNIT_PROPERTY_FILTER);
+        if (!p)
+                return -ENOMEM;
+        p->b = true;
+        p->strv = TAKE_PTR(l);
+        return 0;
+}
+
 int plan_unit_name(const char *agent, const char *suffix, char **ret) {
         char *n;
 
@@ -249,19 +285,56 @@ static int add_sandbox(UnitSpec *s, const Agent *a) {
                 r = add_bool(s, "PrivateDevices", true);
                 if (r < 0)
                         return r;
+                /* What PrivateDevices= implies already, said explicitly. Without it (a GPU agent) the
+                 * agent sees the host's /dev and may open what its user may: closing the cgroup's device
+                 * access then would need a DeviceAllow= per device, which profiles do not describe. */
+                r = add_string(s, "DevicePolicy", "closed");
+                if (r < 0)
+                        return r;
         }
         if (a->sandbox.writable_paths) {
                 r = add_strv(s, "ReadWritePaths", a->sandbox.writable_paths);
                 if (r < 0)
                         return r;
         }
+        if (a->sandbox.memory_deny_write_execute) {
+                r = add_bool(s, "MemoryDenyWriteExecute", true);
+                if (r < 0)
+                        return r;
+        }
+
+        /* No capabilities unless the profile names them; ambient too, so that a non-root user
+         * (DynamicUser= included) actually holds the ones it asked for. */
+        r = add_u64(s, "CapabilityBoundingSet", a->sandbox.capabilities);
+        if (r < 0)
+                return r;
+        r = add_u64(s, "AmbientCapabilities", a->sandbox.capabilities);
+        if (r < 0)
+                return r;
+
+        /* What a service needs, plus what the profile adds; anything else fails with EPERM rather
+         * than SIGSYS, which an agent can report. */
+        r = add_filter(s, "SystemCallFilter", STRV_MAKE((char *) "@system-service"), a->sandbox.system_calls);
+        if (r < 0)
+                return r;
+        r = add_i32(s, "SystemCallErrorNumber", EPERM);
+        if (r < 0)
+                return r;
+        /* AF_UNIX for sd_notify(), the journal and peers' sockets; a lazy agent's listening socket is
+         * passed in and needs no socket(). */
+        r = add_filter(s, "RestrictAddressFamilies",
+                       a->sandbox.network ? STRV_MAKE((char *) "AF_UNIX", (char *) "AF_INET", (char *) "AF_INET6")
+                                          : STRV_MAKE((char *) "AF_UNIX"),
+                       NULL);
+        if (r < 0)
+                return r;
 
         /* The defaults no agent needs relaxed: each is a property systemd 252 accepts for transient
          * units. */
         static const char *const on[] = {
                 "PrivateTmp", "NoNewPrivileges", "RestrictSUIDSGID", "ProtectKernelTunables",
                 "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups", "ProtectHostname",
-                "LockPersonality", "RestrictRealtime",
+                "LockPersonality", "RestrictRealtime", "ProtectClock", "RemoveIPC",
         };
         for (size_t i = 0; i < ELEMENTSOF(on); i++) {
                 r = add_bool(s, on[i], true);
@@ -269,6 +342,20 @@ static int add_sandbox(UnitSpec *s, const Agent *a) {
                         return r;
         }
         r = add_string(s, "ProtectHome", "yes");
+        if (r < 0)
+                return r;
+        /* Other processes of the host are invisible, and /proc has nothing but them. */
+        r = add_string(s, "ProtectProc", "invisible");
+        if (r < 0)
+                return r;
+        r = add_string(s, "ProcSubset", "pid");
+        if (r < 0)
+                return r;
+        r = add_u32(s, "UMask", 0077);
+        if (r < 0)
+                return r;
+        /* The agent's own keyring, not root's (User=) or the shared one of its UID. */
+        r = add_string(s, "KeyringMode", "private");
         if (r < 0)
                 return r;
         /* The namespace flags that remain allowed: none. */

@@ -25,6 +25,8 @@ typedef enum UnitPropertyType {
         UNIT_PROPERTY_EXEC,             /* a(sasb): one command, path = s, argv = strv */
         UNIT_PROPERTY_CONDITIONS,       /* a(sbbs): strv holds pairs "ConditionX", "[!]value" */
         UNIT_PROPERTY_LISTEN,           /* a(ss): strv holds pairs "ListenStream", "address" */
+        UNIT_PROPERTY_I32,              /* i: value in t, as (int32_t) */
+        UNIT_PROPERTY_FILTER,           /* (bas): b = allow-list (false: deny-list), strv = the entries */
         _UNIT_PROPERTY_TYPE_MAX,
 } UnitPropertyType;
 

@@ -44,6 +44,18 @@ int unit_spec_append(sd_bus_message *m, const UnitSpec *spec) {
                 case UNIT_PROPERTY_U64:
                         r = sd_bus_message_append(m, "t", p->t);
                         break;
+                case UNIT_PROPERTY_I32:
+                        r = sd_bus_message_append(m, "i", (int32_t) p->t);
+                        break;
+                case UNIT_PROPERTY_FILTER:
+                        r = sd_bus_message_open_container(m, 'r', "bas");
+                        if (r >= 0)
+                                r = sd_bus_message_append(m, "b", (int) p->b);
+                        if (r >= 0)
+                                r = sd_bus_message_append_strv(m, p->strv);
+                        if (r >= 0)
+                                r = sd_bus_message_close_container(m);
+                        break;
                 case UNIT_PROPERTY_STRV:
                         r = sd_bus_message_append_strv(m, p->strv);
                         break;

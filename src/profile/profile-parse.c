@@ -18,6 +18,7 @@
 #include "fs-util.h"
 #include "parse-util.h"
 #include "profile.h"
+#include "sandbox-names.h"
 #include "strv.h"
 #include "yaml-node.h"
 
@@ -633,7 +634,14 @@ static bool user_name_is_valid(const char *s) {
         return true;
 }
 
-static const char *const sandbox_keys[] = { "user", "writable_paths", "network", "protect_system", "private_devices" };
+static bool capability_is_known(const char *s) {
+        return capability_from_name(s) >= 0;
+}
+
+static const char *const sandbox_keys[] = {
+        "user", "writable_paths", "network", "protect_system", "private_devices", "memory_deny_write_execute",
+        "capabilities", "system_calls",
+};
 
 static void parse_sandbox(Parser *p, const YamlNode *n, Agent *a) {
         const YamlNode *v[ELEMENTSOF(sandbox_keys)];
@@ -676,6 +684,27 @@ static void parse_sandbox(Parser *p, const YamlNode *n, Agent *a) {
         if (v[4] && get_bool(p, v[4], "sandbox.private_devices", &b) >= 0) {
                 a->sandbox.private_devices = b;
                 SET(a, AGENT_FIELD_SANDBOX_PRIVATE_DEVICES);
+        }
+        if (v[5] && get_bool(p, v[5], "sandbox.memory_deny_write_execute", &b) >= 0) {
+                a->sandbox.memory_deny_write_execute = b;
+                SET(a, AGENT_FIELD_SANDBOX_MEMORY_DENY_WRITE_EXECUTE);
+        }
+        if (v[6] && get_string_list(p, v[6], "sandbox.capabilities", capability_is_known,
+                                    "is not a capability (e.g. CAP_NET_BIND_SERVICE)", &l) >= 0) {
+                uint64_t mask = 0;
+
+                STRV_FOREACH(c, l)
+                        mask |= UINT64_C(1) << capability_from_name(*c);
+                strv_free(l);
+                a->sandbox.capabilities = mask;
+                SET(a, AGENT_FIELD_SANDBOX_CAPABILITIES);
+        }
+        if (v[7] && get_string_list(p, v[7], "sandbox.system_calls", syscall_entry_is_valid,
+                                    "is neither a system call name nor a group systemd 252 knows (e.g. @privileged)",
+                                    &l) >= 0) {
+                strv_free(a->sandbox.system_calls);
+                a->sandbox.system_calls = l;
+                SET(a, AGENT_FIELD_SANDBOX_SYSTEM_CALLS);
         }
 }
 

@@ -70,6 +70,7 @@ void agent_init_defaults(Agent *a) {
         a->sandbox.network = false;
         a->sandbox.protect_system = true;
         a->sandbox.private_devices = true;
+        a->sandbox.memory_deny_write_execute = true;
 }
 
 Agent *agent_new(void) {
@@ -101,6 +102,7 @@ Agent *agent_free(Agent *a) {
         conditions_free(a->conditions, a->n_conditions);
         free(a->sandbox.user);
         strv_free(a->sandbox.writable_paths);
+        strv_free(a->sandbox.system_calls);
         free(a->source_file);
         return mfree(a);
 }
@@ -156,7 +158,7 @@ int agent_copy(const Agent *a, Agent **ret) {
         /* Scalars first, then replace every pointer with a deep copy. */
         *c = *a;
         c->name = c->description = c->lazy_listen = c->source_file = c->sandbox.user = NULL;
-        c->exec = c->env = c->requires = c->sandbox.writable_paths = NULL;
+        c->exec = c->env = c->requires = c->sandbox.writable_paths = c->sandbox.system_calls = NULL;
         c->conditions = NULL;
         c->n_conditions = 0;
 
@@ -169,6 +171,7 @@ int agent_copy(const Agent *a, Agent **ret) {
             strv_copy_or_null(a->env, &c->env) < 0 ||
             strv_copy_or_null(a->requires, &c->requires) < 0 ||
             strv_copy_or_null(a->sandbox.writable_paths, &c->sandbox.writable_paths) < 0 ||
+            strv_copy_or_null(a->sandbox.system_calls, &c->sandbox.system_calls) < 0 ||
             conditions_copy(a->conditions, a->n_conditions, &c->conditions) < 0)
                 return -ENOMEM;
         c->n_conditions = a->n_conditions;
@@ -255,6 +258,9 @@ int agent_merge(Agent *dst, const Agent *src) {
         if (IS_SET(src, AGENT_FIELD_SANDBOX_WRITABLE_PATHS) &&
             (r = replace_strv(&dst->sandbox.writable_paths, src->sandbox.writable_paths)) < 0)
                 return r;
+        if (IS_SET(src, AGENT_FIELD_SANDBOX_SYSTEM_CALLS) &&
+            (r = replace_strv(&dst->sandbox.system_calls, src->sandbox.system_calls)) < 0)
+                return r;
         if (IS_SET(src, AGENT_FIELD_CONDITIONS)) {
                 AgentCondition *c;
 
@@ -291,6 +297,8 @@ int agent_merge(Agent *dst, const Agent *src) {
         MERGE(AGENT_FIELD_SANDBOX_NETWORK, sandbox.network);
         MERGE(AGENT_FIELD_SANDBOX_PROTECT_SYSTEM, sandbox.protect_system);
         MERGE(AGENT_FIELD_SANDBOX_PRIVATE_DEVICES, sandbox.private_devices);
+        MERGE(AGENT_FIELD_SANDBOX_MEMORY_DENY_WRITE_EXECUTE, sandbox.memory_deny_write_execute);
+        MERGE(AGENT_FIELD_SANDBOX_CAPABILITIES, sandbox.capabilities);
 #undef MERGE
 
         dst->set |= src->set;

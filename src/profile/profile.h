@@ -62,7 +62,10 @@ typedef struct SandboxConfig {
         char **writable_paths;  /* ReadWritePaths= */
         bool network;           /* false: PrivateNetwork=yes */
         bool protect_system;    /* ProtectSystem=strict (true) or not set */
-        bool private_devices;   /* PrivateDevices=; vision agents that need a GPU turn it off */
+        bool private_devices;   /* PrivateDevices= and DevicePolicy=closed; agents that need a GPU turn it off */
+        bool memory_deny_write_execute; /* MemoryDenyWriteExecute=; JITs turn it off */
+        uint64_t capabilities;  /* 1 << CAP_*: the bounding and ambient sets (0: none) */
+        char **system_calls;    /* allowed on top of SystemCallFilter=@system-service */
 } SandboxConfig;
 
 /* Which settings a profile gave explicitly (Agent.set), so that resolution can layer an agent over
@@ -98,6 +101,9 @@ typedef enum AgentField {
         AGENT_FIELD_SANDBOX_NETWORK,
         AGENT_FIELD_SANDBOX_PROTECT_SYSTEM,
         AGENT_FIELD_SANDBOX_PRIVATE_DEVICES,
+        AGENT_FIELD_SANDBOX_MEMORY_DENY_WRITE_EXECUTE,
+        AGENT_FIELD_SANDBOX_CAPABILITIES,
+        AGENT_FIELD_SANDBOX_SYSTEM_CALLS,
         _AGENT_FIELD_MAX,
 } AgentField;
 

@@ -276,6 +276,24 @@ test_service_is_hardened() {
         assert_match 'exposure level for unified.service: [0-9.]+ (OK|SAFE|PERFECT)' "$out" "systemd-analyze security rating"
 }
 
+# The agents' default sandbox (plan.c's add_sandbox()) as systemd rates it: memory-store has nothing
+# relaxed, llm-cloud-gateway has network: true (AF_INET/AF_INET6, the host's network).
+test_agent_default_sandbox_is_hardened() {
+        local out score
+        start_and_wait core
+        systemctl is-active --quiet unified-memory-store.service || _lib_fail "memory-store is not active"
+        out=$(systemd-analyze security --no-pager unified-memory-store.service)
+        echo "$out" | grep -E '^✗' || true
+        out=$(tail -n1 <<<"$out")
+        echo "$out"
+        score=$(sed -nE 's/.*exposure level for unified-memory-store\.service: ([0-9.]+).*/\1/p' <<<"$out")
+        assert_match '^[0-9.]+$' "$score" "exposure level of memory-store"
+        awk -v s="$score" 'BEGIN { exit !(s <= 3.0) }' || _lib_fail "memory-store's exposure $score is above 3.0"
+        # For the record (network: true costs RestrictAddressFamilies and PrivateNetwork points).
+        systemd-analyze security --no-pager unified-llm-cloud-gateway.service | tail -n1
+        # That every agent of every profile still runs in it: test_profile_*_budget.
+}
+
 check_profile_budget() {
         local p=$1 path n_lazy n mem cpu first a
         if [ "$p" = full ]; then start_and_wait "$p" 480; else start_and_wait "$p"; fi
