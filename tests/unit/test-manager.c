@@ -1283,6 +1283,25 @@ static void test_fault_switch_during_squeeze_keeps_new_limit(void **state) {
         assert_true(no_records(x, NULL));
 }
 
+/* The agents' sandbox as systemd receives it: the (bas) and i properties go through systemd-client's
+ * serializer in the types systemd 252 reads (bus_exec_context_set_transient_property()). */
+static void test_agent_sandbox_reaches_systemd(void **state) {
+        ManagerFixture *x = *state;
+
+        start_running(x, "alpha");
+        assert_unit_property(x, "unified-hub.service", "SystemCallFilter", "(yes [@system-service])");
+        assert_unit_property(x, "unified-hub.service", "SystemCallErrorNumber", "1");
+        assert_unit_property(x, "unified-hub.service", "RestrictAddressFamilies", "(yes [AF_UNIX])");
+        assert_unit_property(x, "unified-hub.service", "CapabilityBoundingSet", "0");
+        assert_unit_property(x, "unified-hub.service", "AmbientCapabilities", "0");
+        assert_unit_property(x, "unified-hub.service", "UMask", "63");
+        assert_unit_property(x, "unified-hub.service", "ProtectProc", "invisible");
+        assert_unit_property(x, "unified-hub.service", "ProcSubset", "pid");
+        assert_unit_property(x, "unified-hub.service", "MemoryDenyWriteExecute", "yes");
+        assert_unit_property(x, "unified-hub.service", "DevicePolicy", "closed");
+        assert_unit_property(x, "unified-hub.service", "KeyringMode", "private");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_start_profile, setup, teardown),
@@ -1321,6 +1340,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_fault_revert_timer, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fault_without_revert_timer_is_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fault_switch_during_squeeze_keeps_new_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_agent_sandbox_reaches_systemd, setup, teardown),
         };
 
         if (test_bus_skip_if_missing())

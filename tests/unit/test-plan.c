@@ -3,6 +3,8 @@
 /* Tests for the planner: the transient unit properties of an agent, the slice budget, and the
  * actions of a profile switch. Profiles are built by hand, independent of the YAML parser. */
 
+#include <errno.h>
+#include <linux/capability.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -137,6 +139,30 @@ static void test_agent_service(void **state) {
         assert_true(get(svc, "NoNewPrivileges")->b);
         assert_int_equal(get(svc, "RestrictNamespaces")->t, 0);
         assert_string_equal(get(svc, "CollectMode")->s, "inactive-or-failed");
+        assert_string_equal(get(svc, "DevicePolicy")->s, "closed");
+        assert_true(get(svc, "MemoryDenyWriteExecute")->b);
+        assert_int_equal(get(svc, "CapabilityBoundingSet")->type, UNIT_PROPERTY_U64);
+        assert_int_equal(get(svc, "CapabilityBoundingSet")->t, 0);
+        assert_int_equal(get(svc, "AmbientCapabilities")->t, 0);
+        x = get(svc, "SystemCallFilter");
+        assert_string_equal(unit_property_signature(x->type), "(bas)");
+        assert_true(x->b);
+        assert_int_equal(strv_length(x->strv), 1);
+        assert_string_equal(x->strv[0], "@system-service");
+        x = get(svc, "SystemCallErrorNumber");
+        assert_string_equal(unit_property_signature(x->type), "i");
+        assert_int_equal((int32_t) x->t, EPERM);
+        x = get(svc, "RestrictAddressFamilies");
+        assert_true(x->b);
+        assert_int_equal(strv_length(x->strv), 1);
+        assert_string_equal(x->strv[0], "AF_UNIX");
+        assert_string_equal(get(svc, "ProtectProc")->s, "invisible");
+        assert_string_equal(get(svc, "ProcSubset")->s, "pid");
+        assert_int_equal(get(svc, "UMask")->type, UNIT_PROPERTY_U32);
+        assert_int_equal(get(svc, "UMask")->t, 0077);
+        assert_true(get(svc, "ProtectClock")->b);
+        assert_true(get(svc, "RemoveIPC")->b);
+        assert_string_equal(get(svc, "KeyringMode")->s, "private");
 
         unit_spec_free(TAKE_PTR(svc));
         assert_int_equal(plan_agent_units(p, a, p->name, 254, &svc, &sock), 0);
@@ -154,6 +180,10 @@ static void test_agent_lazy_and_relaxed(void **state) {
         a->sandbox.user = strdup("www-data");
         a->sandbox.network = true;
         a->sandbox.private_devices = false;
+        a->sandbox.memory_deny_write_execute = false;
+        a->sandbox.capabilities = UINT64_C(1) << CAP_NET_BIND_SERVICE;
+        assert_int_equal(strv_copy((char *[]) { (char *) "@privileged", (char *) "ptrace", NULL },
+                                   &a->sandbox.system_calls), 0);
         a->n_conditions = 1;
         a->conditions = calloc(1, sizeof(AgentCondition));
         a->conditions[0].property = strdup("ConditionPathExists");
@@ -172,6 +202,20 @@ static void test_agent_lazy_and_relaxed(void **state) {
         assert_null(get(svc, "DynamicUser"));
         assert_null(get(svc, "PrivateNetwork"));
         assert_null(get(svc, "PrivateDevices"));
+        /* The host's /dev, as PrivateDevices=no means (a GPU agent). */
+        assert_null(get(svc, "DevicePolicy"));
+        assert_null(get(svc, "MemoryDenyWriteExecute"));
+        assert_int_equal(get(svc, "CapabilityBoundingSet")->t, UINT64_C(1) << CAP_NET_BIND_SERVICE);
+        assert_int_equal(get(svc, "AmbientCapabilities")->t, UINT64_C(1) << CAP_NET_BIND_SERVICE);
+        x = get(svc, "SystemCallFilter");
+        assert_int_equal(strv_length(x->strv), 3);
+        assert_string_equal(x->strv[0], "@system-service");
+        assert_string_equal(x->strv[1], "@privileged");
+        assert_string_equal(x->strv[2], "ptrace");
+        x = get(svc, "RestrictAddressFamilies");
+        assert_int_equal(strv_length(x->strv), 3);
+        assert_string_equal(x->strv[1], "AF_INET");
+        assert_string_equal(x->strv[2], "AF_INET6");
         assert_string_equal(get(svc, "Type")->s, "exec");
         x = get(svc, "Conditions");
         assert_int_equal(x->type, UNIT_PROPERTY_CONDITIONS);
@@ -227,6 +271,7 @@ static void test_switch(void **state) {
         add(old, make_agent("limits", NULL));
         add(old, make_agent("command", NULL));
         add(old, make_agent("sandbox", NULL));
+        add(old, make_agent("calls", NULL));
 
         add(new, make_agent("same", NULL));
         a = make_agent("limits", NULL);
@@ -237,10 +282,14 @@ static void test_switch(void **state) {
         a = make_agent("sandbox", NULL);
         a->sandbox.network = true;
         add(new, a);
+        /* Only the system call filter differs: a (bas) property, applied at the next start. */
+        a = make_agent("calls", NULL);
+        assert_int_equal(strv_copy((char *[]) { (char *) "@debug", NULL }, &a->sandbox.system_calls), 0);
+        add(new, a);
         add(new, make_agent("fresh", NULL));
 
         assert_int_equal(plan_switch(old, new, 252, 2, &plan), 0);
-        assert_int_equal(plan->n_steps, 6);
+        assert_int_equal(plan->n_steps, 7);
         /* Stops come first: the budget is lowered after them. */
         assert_string_equal(plan->steps[0].agent, "gone");
         assert_int_equal(plan->steps[0].action, AGENT_ACTION_STOP);
@@ -254,6 +303,7 @@ static void test_switch(void **state) {
         assert_string_equal(step(plan, "limits")->changes->name, "unified-limits.service");
         assert_int_equal(step(plan, "command")->action, AGENT_ACTION_RESTART);
         assert_int_equal(step(plan, "sandbox")->action, AGENT_ACTION_RESTART);
+        assert_int_equal(step(plan, "calls")->action, AGENT_ACTION_RESTART);
         assert_int_equal(step(plan, "fresh")->action, AGENT_ACTION_START);
         assert_int_equal(switch_plan_count(plan, AGENT_ACTION_START), 1);
 

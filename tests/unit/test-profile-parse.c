@@ -51,7 +51,8 @@ static const char valid[] =
         "      memory: \">=2G\"\n"
         "      virtualization: [\"!container\", \"!wsl\"]\n"
         "    sandbox: {user: agent, writable_paths: [/var/lib/x, -/var/cache/x], network: true, protect_system: false,\n"
-        "              private_devices: off}\n"
+        "              private_devices: off, memory_deny_write_execute: false,\n"
+        "              capabilities: [CAP_NET_BIND_SERVICE, cap_net_raw], system_calls: ['@privileged', ptrace]}\n"
         "  - name: beta.2_b-c\n"
         "    exec: \"/usr/bin/env 'a b' \\\"c d\\\" e\\\\ f \\\\x41\"\n"
         "    requires: [alpha]\n"
@@ -120,6 +121,11 @@ static void test_valid(void **state) {
         assert_true(a->sandbox.network);
         assert_false(a->sandbox.protect_system);
         assert_false(a->sandbox.private_devices);
+        assert_false(a->sandbox.memory_deny_write_execute);
+        assert_int_equal(a->sandbox.capabilities, (UINT64_C(1) << 10) | (UINT64_C(1) << 13));
+        assert_int_equal(strv_length(a->sandbox.system_calls), 2);
+        assert_string_equal(a->sandbox.system_calls[0], "@privileged");
+        assert_string_equal(a->sandbox.system_calls[1], "ptrace");
         assert_null(a->lazy_listen);
         assert_string_equal(a->source_file, "t.yaml");
         assert_int_equal(a->source_line, 11);
@@ -325,6 +331,18 @@ static const struct {
           "sandbox.user: 'r oot' is not a valid user name" },
         { "agents:\n  - {name: a, exec: /bin/true, sandbox: {writable_paths: [var/lib]}}\n", 2, 59,
           "sandbox.writable_paths: 'var/lib' is not an absolute path" },
+        { "agents:\n  - {name: a, exec: /bin/true, sandbox: {capabilities: [CAP_NET_BIND]}}\n", 2, 57,
+          "sandbox.capabilities: 'CAP_NET_BIND' is not a capability (e.g. CAP_NET_BIND_SERVICE)" },
+        { "agents:\n  - {name: a, exec: /bin/true, sandbox: {capabilities: CAP_NET_RAW}}\n", 2, 56,
+          "sandbox.capabilities: expected a list, got a scalar" },
+        { "agents:\n  - {name: a, exec: /bin/true, sandbox: {system_calls: ['@sandbox']}}\n", 2, 57,
+          "sandbox.system_calls: '@sandbox' is neither a system call name nor a group systemd 252 knows "
+          "(e.g. @privileged)" },
+        { "agents:\n  - {name: a, exec: /bin/true, sandbox: {system_calls: [~ptrace]}}\n", 2, 57,
+          "sandbox.system_calls: '~ptrace' is neither a system call name nor a group systemd 252 knows "
+          "(e.g. @privileged)" },
+        { "agents:\n  - {name: a, exec: /bin/true, sandbox: {memory_deny_write_execute: 0}}\n", 2, 69,
+          "sandbox.memory_deny_write_execute: expected a boolean (true or false), got '0'" },
         { "agents:\n  - {name: a, exec: /bin/true, sandbox: {netwrok: true}}\n", 2, 42,
           "unknown key 'netwrok' in sandbox, did you mean 'network'?" },
 

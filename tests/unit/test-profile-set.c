@@ -271,7 +271,8 @@ static void test_extends_chain(void **state) {
         static const char *const files[] = {
                 "a",
                 "resources: {memory_max: 1G, cpu_quota: 20%}\n"
-                "defaults: {memory_high: 32M, restart: {delay: 1s}, env: {A: a, SHARED: from-a}}\n"
+                "defaults: {memory_high: 32M, restart: {delay: 1s}, env: {A: a, SHARED: from-a},\n"
+                "           sandbox: {memory_deny_write_execute: false, capabilities: [CAP_NET_BIND_SERVICE]}}\n"
                 "agents:\n"
                 "  - {name: one, exec: [/bin/true], memory_max: 64M, essential: true}\n"
                 "  - {name: two, exec: [/bin/true], requires: [one]}\n",
@@ -280,12 +281,12 @@ static void test_extends_chain(void **state) {
                 "defaults: {restart: {max_attempts: 7}, env: {SHARED: from-b}}\n"
                 "agents:\n"
                 "  - {name: three, exec: [/bin/true], memory_max: 128M}\n"
-                "  - {name: one, memory_max: 96M, restart: {delay: 2s}}\n",
+                "  - {name: one, memory_max: 96M, restart: {delay: 2s}, sandbox: {system_calls: ['@debug']}}\n",
                 "c",
                 "extends: b\n"
                 "resources: {memory_max: 2G}\n"
                 "agents:\n"
-                "  - {name: four, exec: [/bin/true], requires: [three, two]}\n",
+                "  - {name: four, exec: [/bin/true], requires: [three, two], sandbox: {capabilities: []}}\n",
                 NULL,
         };
         Diagnostics d = {};
@@ -318,8 +319,17 @@ static void test_extends_chain(void **state) {
         assert_int_equal(a->restart.max_attempts, 7);
         assert_int_equal(a->memory_high, UINT64_C(32) << 20);
         assert_true(strv_equal(a->env, STRV_MAKE("A=a", (char *) "SHARED=from-b")));
+        /* The sandbox layers key by key too: a's relaxations under b's extra system calls. */
+        assert_false(a->sandbox.memory_deny_write_execute);
+        assert_int_equal(a->sandbox.capabilities, UINT64_C(1) << 10);
+        assert_true(strv_equal(a->sandbox.system_calls, STRV_MAKE("@debug")));
+        assert_true(a->sandbox.private_devices);
 
         a = p->agents[3];
+        /* An empty list takes back an inherited capability; the rest of the defaults stay. */
+        assert_int_equal(a->sandbox.capabilities, 0);
+        assert_false(a->sandbox.memory_deny_write_execute);
+        assert_null(a->sandbox.system_calls);
         assert_int_equal(a->restart.delay, 1 * USEC_PER_SEC);
         assert_int_equal(a->restart.window, 60 * USEC_PER_SEC); /* built-in default */
         assert_int_equal(a->memory_max, LIMIT_UNSET);
