@@ -291,6 +291,12 @@ static int add_sandbox(UnitSpec *s, const Agent *a) {
                 r = add_string(s, "DevicePolicy", "closed");
                 if (r < 0)
                         return r;
+                /* Only here: it implies DeviceAllow=char-rtc, and any DeviceAllow= turns systemd's
+                 * default device policy into an allow-list, which would close /dev to a GPU agent.
+                 * Its system calls (@clock) are outside the filter below in any case. */
+                r = add_bool(s, "ProtectClock", true);
+                if (r < 0)
+                        return r;
         }
         if (a->sandbox.writable_paths) {
                 r = add_strv(s, "ReadWritePaths", a->sandbox.writable_paths);
@@ -334,7 +340,7 @@ static int add_sandbox(UnitSpec *s, const Agent *a) {
         static const char *const on[] = {
                 "PrivateTmp", "NoNewPrivileges", "RestrictSUIDSGID", "ProtectKernelTunables",
                 "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups", "ProtectHostname",
-                "LockPersonality", "RestrictRealtime", "ProtectClock", "RemoveIPC",
+                "LockPersonality", "RestrictRealtime", "RemoveIPC",
         };
         for (size_t i = 0; i < ELEMENTSOF(on); i++) {
                 r = add_bool(s, on[i], true);
@@ -354,7 +360,8 @@ static int add_sandbox(UnitSpec *s, const Agent *a) {
         r = add_u32(s, "UMask", 0077);
         if (r < 0)
                 return r;
-        /* The agent's own keyring, not root's (User=) or the shared one of its UID. */
+        /* A keyring of its own per start, not one shared by every process of its UID: systemd's
+         * default for system services, stated so that it does not depend on that. */
         r = add_string(s, "KeyringMode", "private");
         if (r < 0)
                 return r;

@@ -204,6 +204,7 @@ static void test_agent_lazy_and_relaxed(void **state) {
         assert_null(get(svc, "PrivateDevices"));
         /* The host's /dev, as PrivateDevices=no means (a GPU agent). */
         assert_null(get(svc, "DevicePolicy"));
+        assert_null(get(svc, "ProtectClock"));
         assert_null(get(svc, "MemoryDenyWriteExecute"));
         assert_int_equal(get(svc, "CapabilityBoundingSet")->t, UINT64_C(1) << CAP_NET_BIND_SERVICE);
         assert_int_equal(get(svc, "AmbientCapabilities")->t, UINT64_C(1) << CAP_NET_BIND_SERVICE);
