@@ -35,7 +35,7 @@ static bool arg_textfile_set = false;
 static usec_t arg_exit_idle = 0;
 
 typedef struct Exporter {
-        sd_bus *bus;            /* used from the HTTP thread only */
+        sd_bus *bus;
         usec_t last_duration;   /* how long the previous scrape took */
         MetricsHttpd *httpd;
 } Exporter;
@@ -232,7 +232,6 @@ static int run_server(Exporter *e, const DaemonConfig *config) {
         sigset_t mask;
         int fd, r;
 
-        /* Before the HTTP thread exists, so that it inherits the mask and signals reach the signalfd. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
@@ -257,7 +256,7 @@ static int run_server(Exporter *e, const DaemonConfig *config) {
                 if (fd < 0)
                         return log_error_errno(fd, "Failed to listen on %s: %m", address);
         }
-        r = metrics_httpd_new(fd, NULL, on_page, e, &e->httpd);
+        r = metrics_httpd_new(event, fd, NULL, on_page, e, &e->httpd);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the HTTP server (libmicrohttpd): %m");
         (void) metrics_httpd_get_port(e->httpd, &port);
@@ -301,7 +300,6 @@ int main(int argc, char *argv[]) {
         } else
                 r = run_server(&e, &config);
 
-        /* The HTTP thread first: it uses the bus. */
         e.httpd = metrics_httpd_free(e.httpd);
         e.bus = sd_bus_flush_close_unref(e.bus);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

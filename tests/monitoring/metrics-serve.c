@@ -21,7 +21,7 @@ typedef struct Server {
         usec_t last_duration;
 } Server;
 
-/* Called from the server's thread. */
+/* Called from the event loop, like on_usr1(). */
 static int page(MetricsFormat fmt, char **ret_body, size_t *ret_size, char **ret_error, void *userdata) {
         Server *srv = userdata;
         static const char *const names[] = { "planner", "tutor", "crashy", "llm-cloud-gateway", "llm-local" };
@@ -29,7 +29,7 @@ static int page(MetricsFormat fmt, char **ret_body, size_t *ret_size, char **ret
         MetricsProfile profile;
         MetricsSnapshot s;
         usec_t start = now(CLOCK_MONOTONIC);
-        bool broken = __atomic_load_n(&srv->broken, __ATOMIC_RELAXED);
+        bool broken = srv->broken;
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
@@ -79,7 +79,7 @@ static int page(MetricsFormat fmt, char **ret_body, size_t *ret_size, char **ret
 static int on_usr1(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
         Server *srv = userdata;
 
-        __atomic_store_n(&srv->broken, true, __ATOMIC_RELAXED);
+        srv->broken = true;
         return 0;
 }
 
@@ -95,11 +95,10 @@ int main(int argc, char *argv[]) {
                 r = sd_event_add_signal(event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
         if (r >= 0)
                 r = sd_event_add_signal(event, NULL, SIGUSR1 | SD_EVENT_SIGNAL_PROCMASK, on_usr1, &srv);
-        /* The signals are blocked (above) before the server's thread starts, so it inherits the mask. */
         if (r >= 0)
                 r = fd = socket_listen_tcp(argc > 1 ? argv[1] : "127.0.0.1:0", 16);
         if (r >= 0)
-                r = metrics_httpd_new(fd, NULL, page, &srv, &server);
+                r = metrics_httpd_new(event, fd, NULL, page, &srv, &server);
         if (r >= 0)
                 r = metrics_httpd_get_port(server, &port);
         if (r < 0) {

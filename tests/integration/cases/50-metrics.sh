@@ -210,10 +210,6 @@ test_exporter_is_unprivileged_and_the_daemon_has_no_network() {
 # again whenever they are dropped; a scraper on 127.0.0.1 is answered 10 times of 10.
 test_scraper_answered_among_slow_clients() {
         local pid ok=0 i
-        # Debian 13's libmicrohttpd 1.0 starves the scraper among the slow clients (0 of 10 on 2026-12-07;
-        # Debian 12's 0.9.75 answers 10 of 10): issue 16 stays open for it.
-        [ "$(. /etc/os-release && echo "$VERSION_CODENAME")" != trixie ] ||
-                known_failure "issue 16: libmicrohttpd 1.0 (Debian 13) starves a scraper among slow clients"
         perl -MIO::Socket::INET -MIO::Select -e '
                 $SIG{PIPE} = "IGNORE";
                 my @src = qw(127.0.0.1 127.0.0.2 127.0.0.3);
