@@ -205,6 +205,25 @@ static int method_start_profile(sd_bus_message *msg, void *userdata, sd_bus_erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* unified@X.service's ExecStop= calls StopProfile(X). When we stopped that instance ourselves (a switch away
+ * from X), the call is the echo of our own stop, and it may come late: the sandboxed ExecStop= can take
+ * longer than a switch back to X, and must not stop the X that is active again. Told apart by the caller's
+ * unit (its cgroup), which only a process of unified@X.service has. */
+static bool is_echo_of_our_instance_stop(Manager *m, sd_bus_message *msg, const char *name) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        _cleanup_free_ char *instance = NULL;
+        const char *unit;
+
+        if (isempty(name) || m->n_instance_stops == 0)
+                return false;
+        if (sd_bus_query_sender_creds(msg, SD_BUS_CREDS_PID | SD_BUS_CREDS_UNIT | SD_BUS_CREDS_AUGMENT, &creds) < 0 ||
+            sd_bus_creds_get_unit(creds, &unit) < 0)
+                return false;
+        if (asprintf(&instance, "unified@%s.service", name) < 0 || !streq(unit, instance))
+                return false;
+        return manager_instance_stop_is_ours(m, instance);
+}
+
 static int method_stop_profile(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         const char *name;
@@ -220,6 +239,10 @@ static int method_stop_profile(sd_bus_message *msg, void *userdata, sd_bus_error
                 return r;
         if (r == 0)
                 return 1;
+        if (is_echo_of_our_instance_stop(m, msg, name)) {
+                log_debug("StopProfile(%s) from the ExecStop= of an instance we stopped ourselves: nothing to do.", name);
+                return sd_bus_reply_method_return(msg, NULL);
+        }
         r = manager_stop_profile(m, name, error);
         if (r < 0)
                 return r;

@@ -194,6 +194,9 @@ Manager *manager_free(Manager *m) {
         profile_free(m->active);
         switch_plan_free(m->plan);
         strv_free(m->stop_jobs);
+        for (size_t i = 0; i < m->n_instance_stops; i++)
+                free(m->instance_stops[i].unit);
+        free(m->instance_stops);
         polkit_registry_free(m->polkit);
         /* Calls not yet sent are dropped; those in flight end with the bus. */
         systemd_client_free(m->systemd);
@@ -512,6 +515,46 @@ static void manager_stop_unit(Manager *m, const char *unit) {
 /* ---------------------------------------------------------------------------------------------------
  * Convergence with unified@.service */
 
+/* How long the echo of our own stop of an instance is expected: unified@.service's TimeoutStopSec=. A record
+ * older than that (its ExecStop= never called) must not swallow a later, real stop. */
+#define INSTANCE_STOP_ECHO_USEC (5 * USEC_PER_MINUTE)
+
+static void manager_note_instance_stop(Manager *m, const char *unit) {
+        InstanceStop *n;
+        char *u;
+
+        u = strdup(unit);
+        n = u ? realloc(m->instance_stops, (m->n_instance_stops + 1) * sizeof(InstanceStop)) : NULL;
+        if (!n) {
+                /* Without the record its ExecStop= stops the profile, as before there was one. */
+                free(u);
+                return (void) log_oom();
+        }
+        m->instance_stops = n;
+        m->instance_stops[m->n_instance_stops++] = (InstanceStop) { .unit = u, .at = now(CLOCK_MONOTONIC) };
+}
+
+bool manager_instance_stop_is_ours(Manager *m, const char *unit) {
+        usec_t t = now(CLOCK_MONOTONIC);
+        bool found = false;
+        size_t j = 0;
+
+        /* The first live record of "unit" is consumed; expired ones go. */
+        for (size_t i = 0; i < m->n_instance_stops; i++) {
+                InstanceStop *s = &m->instance_stops[i];
+                bool live = t - s->at < INSTANCE_STOP_ECHO_USEC;
+
+                if (!live || (!found && streq(s->unit, unit))) {
+                        found = found || live;
+                        free(s->unit);
+                        continue;
+                }
+                m->instance_stops[j++] = *s;
+        }
+        m->n_instance_stops = j;
+        return found;
+}
+
 static int on_list_instances(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         CallContext *c = userdata;
         Manager *m = c->manager;
@@ -528,6 +571,9 @@ static int on_list_instances(sd_bus_message *reply, void *userdata, sd_bus_error
                 /* c->unit is the instance that should run ("" for none). */
                 if (streq(name, strempty(c->unit)) || streq(active, "inactive") || streq(active, "failed"))
                         continue;
+                /* Only an active instance runs its ExecStop= (a oneshot stopped while activating does not). */
+                if (streq(active, "active"))
+                        manager_note_instance_stop(m, name);
                 manager_stop_unit(m, name);
         }
         return 0;

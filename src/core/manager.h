@@ -53,6 +53,12 @@ typedef struct ProfileEntry {
         char *error;            /* then the first error, "file:line:column: message" */
 } ProfileEntry;
 
+/* A unified@ instance the daemon stopped itself, and when (CLOCK_MONOTONIC). */
+typedef struct InstanceStop {
+        char *unit;
+        usec_t at;
+} InstanceStop;
+
 struct Manager {
         sd_event *event;
         sd_bus *bus;
@@ -80,6 +86,9 @@ struct Manager {
         bool settled;                   /* every agent's first start is over */
         const char *instance_job_mode;  /* once settled, start unified@PROFILE with this job mode ("replace",
                                          * "fail"); NULL when that is not due */
+        InstanceStop *instance_stops;   /* unified@ instances we stopped while active, whose ExecStop= has
+                                         * not called back yet (manager_instance_stop_is_ours()) */
+        size_t n_instance_stops;
         bool switching;                 /* waiting for stop jobs before starting */
         SwitchPlan *plan;               /* the switch in progress */
         char **stop_jobs;               /* job paths the switch waits for */
@@ -116,6 +125,9 @@ AgentRuntime *manager_find_agent_by_unit(Manager *m, const char *unit, bool *ret
  * "error" and returned. */
 int manager_start_profile(Manager *m, const char *name, sd_bus_error *error);
 int manager_stop_profile(Manager *m, const char *name, sd_bus_error *error);
+/* Whether we stopped "unit" (unified@X.service) ourselves while it was active, so that the StopProfile(X)
+ * its ExecStop= sends is the echo of our own stop; consumes the record. */
+bool manager_instance_stop_is_ours(Manager *m, const char *unit);
 int manager_reload_profiles(Manager *m, sd_bus_error *error);
 
 /* Something the profile's state depends on moved: recomputed once the burst of signals is read. */

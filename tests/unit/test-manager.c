@@ -243,6 +243,35 @@ static void test_switch_keeps_shared_agents(void **state) {
         assert_int_equal(fake_systemd_count_calls(x->fake, "StopUnit", "unified@alpha.service"), 1);
 }
 
+/* unified@X's ExecStop= sends StopProfile(X). After a switch away from X, that call is the echo of our own
+ * stop of unified@X and is ignored when it comes from unified@X itself (its cgroup): recorded once per stop
+ * of an active instance, consumed once. A StopProfile from anywhere else is never swallowed. */
+static void test_instance_stop_echo(void **state) {
+        ManagerFixture *x = *state;
+
+        start_running(x, "alpha");
+        assert_true(manager_fixture_wait_unit(x, "unified@alpha.service", "active", WAIT));
+        start_profile(x, "beta");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified@alpha.service", NULL, WAIT));
+        start_profile(x, "alpha");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified@alpha.service", "active", WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified@beta.service", NULL, WAIT));
+
+        /* This test is in no unified@ unit: its StopProfile(alpha) is a real one, despite the record. */
+        call_s(x, "StopProfile", "alpha");
+        assert_true(manager_fixture_wait_state(x, "inactive", WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified@alpha.service", NULL, WAIT));
+
+        /* unified@alpha was stopped twice while active (the switch to beta, the stop), unified@beta once. */
+        assert_true(manager_instance_stop_is_ours(x->manager, "unified@alpha.service"));
+        assert_true(manager_instance_stop_is_ours(x->manager, "unified@alpha.service"));
+        assert_false(manager_instance_stop_is_ours(x->manager, "unified@alpha.service"));
+        assert_true(manager_instance_stop_is_ours(x->manager, "unified@beta.service"));
+        assert_false(manager_instance_stop_is_ours(x->manager, "unified@beta.service"));
+}
+
 static void test_stop_profile(void **state) {
         ManagerFixture *x = *state;
         _cleanup_free_ char *active = NULL;
@@ -1307,6 +1336,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_start_profile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_switch_keeps_shared_agents, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stop_profile, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_instance_stop_echo, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_read_api, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reload_profiles, setup, teardown),
