@@ -174,6 +174,43 @@ test_systemctl_and_dbus_converge() {
         wait_until 60 no_agent_units
 }
 
+# unified@X's ExecStop= calls StopProfile(X). When the daemon stopped unified@core itself (a switch to
+# vision), that call is the echo of its own stop, and it may arrive after a switch back to core (the
+# sandboxed ExecStop= is slow to start under TCG): it must not stop the core that is active again. A
+# drop-in makes the ExecStop= late on purpose.
+test_late_execstop_of_a_switched_away_instance_stops_nothing() {
+        local dir=/run/systemd/system/unified@core.service.d core before after
+        mkdir -p "$dir"
+        printf '[Service]\nExecStop=\nExecStop=/bin/sleep 20\nExecStop=%s stop --wait %%i\n' \
+                "$(command -v unifiedctl)" >"$dir/50-late-stop.conf"
+        systemctl daemon-reload
+        start_and_wait core
+        wait_until 60 systemctl is-active --quiet unified@core.service
+        start_and_wait vision
+        start_and_wait core
+        assert_eq deactivating "$(systemctl is-active unified@core.service || true)" \
+                "unified@core once core is back (its late ExecStop= still to come)"
+        core=$(independent_agents core)
+        before=$(agent_pids $core)
+        # The late ExecStop= runs, then the daemon's start of unified@core (queued behind it).
+        wait_until 90 systemctl is-active --quiet unified@core.service
+        assert_eq core "$(mgr ActiveProfile)" "active profile after the late ExecStop="
+        assert_ok state_settled
+        after=$(agent_pids $core)
+        compare_pids "$before" "$after"
+        rm -r "$dir"
+        systemctl daemon-reload
+        stop_and_wait
+}
+
+test_instance_unit_is_hardened() {
+        local out
+        out=$(systemd-analyze security --no-pager unified@core.service | tail -n1)
+        echo "$out"
+        assert_match 'exposure level for unified@core.service: (0\.[0-9]|1\.[0-9]|2\.0) ' "$out" \
+                "systemd-analyze security rating of unified@core.service (issue 15: <= 2.0)"
+}
+
 test_unprivileged_user_reads_but_cannot_start() {
         local out
         assert_ok as_user busctl get-property "${BUS[@]}" State
