@@ -22,6 +22,9 @@
  * over all the same, and libmicrohttpd answers 431. */
 #define CONNECTION_MEMORY (32U * 1024U)
 
+/* For peeking at and discarding what waiting connections sent; the event loop's thread only. */
+static char scratch[CONNECTION_MEMORY];
+
 /* A connection accepted whose request head is not complete yet: the server's alone, libmicrohttpd does
  * not know it. */
 typedef struct Waiting Waiting;
@@ -99,6 +102,10 @@ static Waiting *waiting_free(Waiting *w) {
         if (!w)
                 return NULL;
         h = w->httpd;
+        /* What it sent was only peeked at (at most a head's worth): read it, or the close resets the
+         * connection (RST) instead of ending it. */
+        if (w->fd >= 0)
+                (void) recv(w->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
         if (w->prev)
                 w->prev->next = w->next;
         else
@@ -145,10 +152,9 @@ static void waiting_hand_over(Waiting *w) {
 
 /* Looks at what "w" sent so far, without reading it. Returns whether "w" is gone (handed over or closed). */
 static bool waiting_check(Waiting *w) {
-        static char buf[CONNECTION_MEMORY]; /* the event loop's thread only */
         ssize_t n;
 
-        n = recv(w->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+        n = recv(w->fd, scratch, sizeof(scratch), MSG_PEEK | MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return false;
         if (n <= 0) {
@@ -156,7 +162,7 @@ static bool waiting_check(Waiting *w) {
                 waiting_free(w);
                 return true;
         }
-        if ((size_t) n < sizeof(buf) && !head_complete(buf, n))
+        if ((size_t) n < sizeof(scratch) && !head_complete(scratch, n))
                 return false;
         waiting_hand_over(w);
         return true;
@@ -174,8 +180,10 @@ static int on_head_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         MetricsHttpd *h = userdata;
         usec_t t = now(CLOCK_MONOTONIC);
 
-        while (h->waiting && t - h->waiting->since >= h->limits.head_timeout_sec * USEC_PER_SEC)
+        while (h->waiting && t - h->waiting->since >= h->limits.head_timeout_sec * USEC_PER_SEC) {
+                log_debug("Closing a connection without a complete request head after %u s.", h->limits.head_timeout_sec);
                 waiting_free(h->waiting);
+        }
         httpd_arm_head_timer(h);
         return 0;
 }
@@ -193,6 +201,9 @@ static void waiting_make_room(MetricsHttpd *h, const Waiting *newcomer) {
 
                 next = w->next;
                 if (h->n_waiting > h->limits.waiting || (mine && same > h->limits.waiting_per_ip)) {
+                        log_debug("Closing the oldest connection without a complete request head%s (%u waiting).",
+                                  mine && same > h->limits.waiting_per_ip ? " from the newcomer's address" : "",
+                                  h->n_waiting);
                         if (mine)
                                 same--;
                         waiting_free(w);
@@ -381,12 +392,13 @@ int metrics_httpd_new(sd_event *event, int fd, const MetricsHttpdLimits *limits,
         h->daemon = MHD_start_daemon(
                         MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                         on_request, h,
+                        /* First, so that libmicrohttpd reports everything through it. */
+                        MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
                         MHD_OPTION_CONNECTION_LIMIT, (unsigned) h->limits.answering,
                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) h->limits.answering_per_ip,
                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) h->limits.timeout_sec,
                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY,
                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-                        MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
                         MHD_OPTION_END);
         if (!h->daemon)
                 return -EIO; /* libmicrohttpd says why only through its logger */

@@ -184,14 +184,19 @@ static int slow_open(const char *source, uint16_t port) {
         return fd;
 }
 
-/* Whether the server closed "fd" within "timeout_ms". */
-static bool closed_within(int fd, int timeout_ms) {
+/* Whether the server ended "fd" within "timeout_ms": 1 if it did (EOF), 0 if not, -ECONNRESET if it reset it
+ * (which would lose an answer on its way). */
+static int closed_within(int fd, int timeout_ms) {
         struct pollfd p = { .fd = fd, .events = POLLIN };
+        ssize_t n;
         char c;
 
         if (poll(&p, 1, timeout_ms) <= 0)
-                return false;
-        return recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+                return 0;
+        n = recv(fd, &c, 1, MSG_DONTWAIT);
+        if (n < 0)
+                return errno == EAGAIN ? 0 : -errno;
+        return n == 0;
 }
 
 /* In a child process until killed: "n" slow clients spread over 127.0.0.1, .2 and .3, each sending one
@@ -205,7 +210,7 @@ _noreturn_ static void slow_clients(uint16_t port, unsigned n, int interval_ms) 
                 fds[i] = -1;
         for (;;) {
                 for (unsigned i = 0; i < n; i++) {
-                        if (fds[i] >= 0 && (closed_within(fds[i], 0) ||
+                        if (fds[i] >= 0 && (closed_within(fds[i], 0) != 0 ||
                                             send(fds[i], "X-Slow: 1\r\n", 11, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)) {
                                 close(fds[i]);
                                 fds[i] = -1;
@@ -215,42 +220,6 @@ _noreturn_ static void slow_clients(uint16_t port, unsigned n, int interval_ms) 
                 }
                 (void) poll(NULL, 0, interval_ms);
         }
-}
-
-static void test_answers(void **state) {
-        Server s;
-        char buf[4096];
-
-        server_start(&s, NULL, false);
-
-        assert_int_equal(request(s.port, "127.0.0.1", "GET", "/metrics", NULL, 5000, buf, sizeof(buf)), 200);
-        assert_non_null(strstr(buf, "Content-Type: text/plain; version=0.0.4"));
-        assert_non_null(strstr(buf, "\r\n\r\n" PAGE));
-
-        assert_int_equal(request(s.port, "127.0.0.1", "GET", "/metrics?x=1",
-                                 "application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-                                 5000, buf, sizeof(buf)), 200);
-        assert_non_null(strstr(buf, "Content-Type: application/openmetrics-text; version=1.0.0"));
-        assert_non_null(strstr(buf, "# EOF\n"));
-
-        assert_int_equal(request(s.port, "127.0.0.1", "HEAD", "/metrics", NULL, 5000, buf, sizeof(buf)), 200);
-        assert_null(strstr(buf, "unified_build_info"));
-
-        assert_int_equal(request(s.port, "127.0.0.1", "GET", "/nope", NULL, 5000, buf, sizeof(buf)), 404);
-        assert_int_equal(request(s.port, "127.0.0.1", "POST", "/metrics", NULL, 5000, buf, sizeof(buf)), 405);
-        assert_non_null(strstr(buf, "Allow: GET, HEAD"));
-        assert_true(request(s.port, "127.0.0.1", "GARBAGE", "/", NULL, 5000, buf, sizeof(buf)) >= 400);
-        server_stop(&s);
-}
-
-static void test_collection_failure_is_503(void **state) {
-        Server s;
-        char buf[4096];
-
-        server_start(&s, NULL, true);
-        assert_int_equal(request(s.port, "127.0.0.1", "GET", "/metrics", NULL, 5000, buf, sizeof(buf)), 503);
-        assert_non_null(strstr(buf, "Failed to collect the metrics: unifiedd is not there"));
-        server_stop(&s);
 }
 
 /* Sends "text" on "fd" in full. */
@@ -284,6 +253,55 @@ static int read_response(int fd, int timeout_ms, char *ret, size_t size) {
         return status;
 }
 
+static void test_answers(void **state) {
+        Server s;
+        char buf[4096];
+
+        server_start(&s, NULL, false);
+
+        assert_int_equal(request(s.port, "127.0.0.1", "GET", "/metrics", NULL, 5000, buf, sizeof(buf)), 200);
+        assert_non_null(strstr(buf, "Content-Type: text/plain; version=0.0.4"));
+        assert_non_null(strstr(buf, "\r\n\r\n" PAGE));
+
+        assert_int_equal(request(s.port, "127.0.0.1", "GET", "/metrics?x=1",
+                                 "application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                                 5000, buf, sizeof(buf)), 200);
+        assert_non_null(strstr(buf, "Content-Type: application/openmetrics-text; version=1.0.0"));
+        assert_non_null(strstr(buf, "# EOF\n"));
+
+        assert_int_equal(request(s.port, "127.0.0.1", "HEAD", "/metrics", NULL, 5000, buf, sizeof(buf)), 200);
+        assert_null(strstr(buf, "unified_build_info"));
+
+        assert_int_equal(request(s.port, "127.0.0.1", "GET", "/nope", NULL, 5000, buf, sizeof(buf)), 404);
+        assert_int_equal(request(s.port, "127.0.0.1", "POST", "/metrics", NULL, 5000, buf, sizeof(buf)), 405);
+        assert_non_null(strstr(buf, "Allow: GET, HEAD"));
+        assert_true(request(s.port, "127.0.0.1", "GARBAGE", "/", NULL, 5000, buf, sizeof(buf)) >= 400);
+
+        /* Whatever ended a connection, it no longer counts against its address's limit (4). */
+        for (unsigned i = 0; i < 8; i++) {
+                int fd = connect_from("127.0.0.1", s.port);
+
+                assert_true(fd >= 0);
+                send_all(fd, i % 2 ? "GARBAGE-NOT-HTTP\r\n\r\n" : "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+                if (i % 4 == 3)
+                        (void) shutdown(fd, SHUT_RDWR); /* gone before the answer */
+                (void) read_response(fd, 3000, buf, sizeof(buf));
+                close(fd);
+        }
+        assert_int_equal(request(s.port, "127.0.0.1", "GET", "/metrics", NULL, 5000, buf, sizeof(buf)), 200);
+        server_stop(&s);
+}
+
+static void test_collection_failure_is_503(void **state) {
+        Server s;
+        char buf[4096];
+
+        server_start(&s, NULL, true);
+        assert_int_equal(request(s.port, "127.0.0.1", "GET", "/metrics", NULL, 5000, buf, sizeof(buf)), 503);
+        assert_non_null(strstr(buf, "Failed to collect the metrics: unifiedd is not there"));
+        server_stop(&s);
+}
+
 /* A head in pieces (the waiting room hands it over once the empty line is there); no keep-alive: the
  * server answers one request and closes, even when the client asks to keep the connection. */
 static void test_head_in_pieces_one_request_per_connection(void **state) {
@@ -298,7 +316,7 @@ static void test_head_in_pieces_one_request_per_connection(void **state) {
         (void) poll(NULL, 0, 100);
         send_all(fd, "Host: x\r\nConnection: keep-alive\r\n");
         (void) poll(NULL, 0, 100);
-        assert_false(closed_within(fd, 100));
+        assert_int_equal(closed_within(fd, 100), 0);
         send_all(fd, "\r\n");
         assert_int_equal(read_response(fd, 3000, buf, sizeof(buf)), 200);
         assert_non_null(strstr(buf, "Connection: close\r\n"));
@@ -309,7 +327,7 @@ static void test_head_in_pieces_one_request_per_connection(void **state) {
         fd = connect_from("127.0.0.1", s.port);
         assert_true(fd >= 0);
         send_all(fd, "\n\n");
-        assert_false(closed_within(fd, 200));
+        assert_int_equal(closed_within(fd, 200), 0);
         send_all(fd, "GET /metrics HTTP/1.0\n\n");
         assert_int_equal(read_response(fd, 3000, buf, sizeof(buf)), 200);
         close(fd);
@@ -374,11 +392,11 @@ static void test_waiting_per_ip(void **state) {
                 (void) poll(NULL, 0, 50); /* accepted in this order */
         }
 
-        assert_true(closed_within(fds[0], 2000));
-        assert_true(closed_within(fds[1], 2000));
+        assert_int_equal(closed_within(fds[0], 2000), 1);
+        assert_int_equal(closed_within(fds[1], 2000), 1);
         for (unsigned i = 2; i < ELEMENTSOF(fds); i++)
-                assert_false(closed_within(fds[i], 200));
-        assert_false(closed_within(other, 200));
+                assert_int_equal(closed_within(fds[i], 200), 0);
+        assert_int_equal(closed_within(other, 200), 0);
         for (unsigned i = 0; i < ELEMENTSOF(fds); i++)
                 close(fds[i]);
         close(other);
@@ -399,9 +417,9 @@ static void test_waiting_in_all(void **state) {
                 assert_true(fds[i] >= 0);
                 (void) poll(NULL, 0, 50);
         }
-        assert_true(closed_within(fds[0], 2000));
+        assert_int_equal(closed_within(fds[0], 2000), 1);
         for (unsigned i = 1; i < ELEMENTSOF(fds); i++)
-                assert_false(closed_within(fds[i], 200));
+                assert_int_equal(closed_within(fds[i], 200), 0);
         for (unsigned i = 0; i < ELEMENTSOF(fds); i++)
                 close(fds[i]);
         server_stop(&s);
@@ -421,9 +439,12 @@ static void test_head_deadline(void **state) {
         fd = slow_open("127.0.0.2", s.port);
         assert_true(fd >= 0);
         for (unsigned i = 0; i < 20 && closed == USEC_INFINITY; i++) {
-                if (closed_within(fd, 100))
+                int r = closed_within(fd, 100);
+
+                if (r != 0) {
+                        assert_int_equal(r, 1); /* ended, not reset */
                         closed = now(CLOCK_MONOTONIC);
-                else
+                } else
                         (void) send(fd, "X-Slow: 1\r\n", 11, MSG_NOSIGNAL);
         }
         assert_true(closed != USEC_INFINITY);
@@ -461,6 +482,19 @@ static void test_body_never_sent(void **state) {
         server_stop(&s);
 }
 
+/* Pauses the server once metrics_httpd_quiesce() (or, without "quiesce", metrics_httpd_is_idle(0)) returns
+ * "want"; fails after 5 s. Connections come and go on the server's own time. */
+static void server_pause_when(Server *s, bool quiesce, bool want) {
+        for (unsigned i = 0; i < 250; i++) {
+                server_pause(s);
+                if ((quiesce ? metrics_httpd_quiesce(s->httpd) : metrics_httpd_is_idle(s->httpd, 0)) == want)
+                        return;
+                server_resume(s);
+                (void) poll(NULL, 0, 20);
+        }
+        fail_msg("the server's connections did not become %s", want ? "none" : "some");
+}
+
 static void test_idle_and_quiesce(void **state) {
         char buf[4096];
         Server s;
@@ -474,9 +508,7 @@ static void test_idle_and_quiesce(void **state) {
 
         fd = slow_open("127.0.0.1", s.port);
         assert_true(fd >= 0);
-        (void) poll(NULL, 0, 200);
-        server_pause(&s);
-        assert_false(metrics_httpd_is_idle(s.httpd, 0));
+        server_pause_when(&s, false, false);
         /* Quiescing with a connection open: not drained yet. */
         assert_false(metrics_httpd_quiesce(s.httpd));
         server_resume(&s);
@@ -486,9 +518,7 @@ static void test_idle_and_quiesce(void **state) {
         send_all(fd, "\r\n");
         assert_int_equal(read_response(fd, 3000, buf, sizeof(buf)), 200);
         close(fd);
-        (void) poll(NULL, 0, 200);
-        server_pause(&s);
-        assert_true(metrics_httpd_quiesce(s.httpd));
+        server_pause_when(&s, true, true);
         server_stop(&s);
 }
 

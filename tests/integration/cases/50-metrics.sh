@@ -243,10 +243,11 @@ test_scraper_answered_among_slow_clients() {
         # Each scrape gets what Prometheus gives one by default (scrape_timeout: 10s): under TCG, with 36
         # clients churning, one answer in a run took longer than 5 s.
         for i in $(seq 10); do
-                if curl -sf --max-time 10 --interface 127.0.0.1 "$URL" | grep -q '^unified_build_info'; then
+                if curl -sSf --max-time 10 --interface 127.0.0.1 -o /tmp/scrape-page "$URL" 2>/tmp/scrape-err &&
+                        grep -q "^unified_build_info" /tmp/scrape-page; then
                         ok=$((ok + 1))
                 else
-                        echo "scrape $i not answered"
+                        echo "scrape $i not answered: $(cat /tmp/scrape-err)"
                 fi
                 sleep 0.5
         done
