@@ -430,6 +430,17 @@ static int verb_stop(sd_bus *bus, char **args) {
         if (!arg_wait)
                 return 0;
 
+        /* The daemon's answer already shows a stop it began ("stopping", or "inactive" at once). The named
+         * profile still active in any other state means it had nothing to stop: the ExecStop= of an
+         * instance the daemon stopped itself, after the profile was started again (src/core/manager.c). */
+        wait_evaluate(bus, &w);
+        if (w.outcome == WAIT_PENDING && !isempty(name) && streq_ptr(w.info.active, name) &&
+            !streq_ptr(w.info.state, "stopping")) {
+                log_debug("Profile '%s' is %s: the daemon had nothing to stop.", name, strna(w.info.state));
+                manager_info_done(&w.info);
+                return 0;
+        }
+
         r = wait_run(bus, &w);
         manager_info_done(&w.info);
         return r;

@@ -358,3 +358,26 @@ test_grafana_dashboard_queries_return_data() {
         # Rates need two scrapes after the series appeared: a few evaluations may come up empty.
         wait_until 60 dashboard_returns_data
 }
+
+# Issue 16's figure: unifiedd's resident memory with tutoring running after five scrapes (5.2 MiB on
+# Debian 13 while it served HTTP itself). Printed on both releases. What the daemon allocates itself
+# (RssAnon) is checked: at most 2 MiB (1.0 MiB on Debian 13 on 2026-12-07); the rest is the shared
+# libraries' pages (RssFile), shared with every other process that maps them. bench/metrics-split
+# compares it with the daemon that served HTTP.
+test_daemon_rss_with_tutoring_after_five_scrapes() {
+        local pid xpid rss i
+        busctl call "${BUS[@]}" StartProfile s tutoring
+        wait_until 300 state_is running
+        sleep 5
+        for i in 1 2 3 4 5; do
+                assert_ok scrape >/dev/null
+                sleep 1
+        done
+        sleep 2
+        pid=$(systemctl show -P MainPID unified.service)
+        xpid=$(systemctl show -P MainPID unified-metricsd.service)
+        echo "unifiedd: $(grep -E '^(VmRSS|RssAnon|RssFile|VmHWM):' "/proc/$pid/status" | tr -s ' \t\n' ' ')"
+        echo "unified-metricsd: $(grep -E '^(VmRSS|RssAnon|RssFile|VmHWM):' "/proc/$xpid/status" | tr -s ' \t\n' ' ')"
+        rss=$(awk '$1 == "RssAnon:" { print $2 }' "/proc/$pid/status")
+        assert_ok test "$rss" -le 2048
+}
