@@ -8,6 +8,12 @@
  * else the failing mkdir()'s -errno. */
 int mkdir_p(const char *path, mode_t mode);
 
+/* Opens "path" for writing as a file this call creates (O_EXCL), never through a symlink (O_NOFOLLOW),
+ * for a temporary that is renamed into place afterwards. One that is there already (left by a process
+ * that died) is unlinked first: whatever it is, a symlink included, it is never written to. The fd, or
+ * -errno. */
+int open_new_file(const char *path, mode_t mode);
+
 struct stat;
 
 /* For a process running as root (otherwise always 0): -EPERM if what "st" describes (a profile, its

@@ -459,9 +459,9 @@ static int fault_record_write(Fault *f) {
             asprintf(&tmp, "%s/.fault-%" PRIu64 ".tmp", f->chaos->dir, f->id) < 0)
                 return -ENOMEM;
 
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        fd = open_new_file(tmp, 0644);
         if (fd < 0)
-                return -errno;
+                return fd;
         o = fdopen(fd, "we");
         if (!o) {
                 r = -errno;

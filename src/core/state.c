@@ -34,13 +34,9 @@ int state_write_line(const char *dir, const char *name, const char *text) {
         r = mkdir_p(dir, 0755);
         if (r < 0)
                 return r;
-        /* A new file, never one that is there (a stale temporary is removed first), never through a
-         * symlink. */
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0 && errno == EEXIST && unlink(tmp) >= 0)
-                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        fd = open_new_file(tmp, 0644);
         if (fd < 0)
-                return -errno;
+                return fd;
         if (write(fd, text, l) != (ssize_t) l || write(fd, "\n", 1) != 1) {
                 r = errno > 0 ? -errno : -EIO;
                 (void) unlink(tmp);
