@@ -20,7 +20,7 @@ bench_chaos_main() {
         bench_clean
         systemctl start unified.service
         t0=$(bench_now_us)
-        unifiedctl --no-ask-password start "$BENCH_PROFILE" >/dev/null
+        unifiedctl --no-ask-password start --no-block "$BENCH_PROFILE" >/dev/null
         bench_wait "$BENCH_SETTLE" bench_chaos_settled ||
                 bench_log "$BENCH_PROFILE did not reach running in $BENCH_SETTLE s: $(unifiedctl status 2>&1 | head -n 1)"
         t1=$(bench_now_us)

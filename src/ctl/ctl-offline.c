@@ -16,6 +16,10 @@
 #include "strv.h"
 #include "table.h"
 
+static JsonWriterFlags json_flags(const CtlOutput *o) {
+        return o->json == CTL_JSON_PRETTY ? JSON_WRITER_PRETTY : 0;
+}
+
 static bool diagnostic_equal(const Diagnostic *a, const Diagnostic *b) {
         return a->severity == b->severity && a->line == b->line && a->column == b->column &&
                streq_ptr(a->file, b->file) && streq_ptr(a->message, b->message);
@@ -100,7 +104,7 @@ typedef struct Checked {
         bool valid;
 } Checked;
 
-int offline_validate(const char *root, char **args, bool json) {
+int offline_validate(const char *root, char **args, const CtlOutput *o) {
         _cleanup_(profile_set_freep) ProfileSet *set = NULL;
         _cleanup_(diagnostics_done) Diagnostics load_diag = {}, diag = {};
         _cleanup_free_ Checked *checked = NULL;
@@ -188,10 +192,10 @@ int offline_validate(const char *root, char **args, bool json) {
 
         diagnostics_dedup(&diag);
 
-        if (json) {
+        if (o->json) {
                 JsonWriter w;
 
-                json_writer_init(&w, stdout, JSON_WRITER_PRETTY);
+                json_writer_init(&w, stdout, json_flags(o));
                 json_writer_object_begin(&w);
                 json_writer_key(&w, "valid");
                 json_writer_boolean(&w, diag.n_errors == 0 && n_invalid == 0 && !not_found);
@@ -219,7 +223,9 @@ int offline_validate(const char *root, char **args, bool json) {
                         return CTL_EXIT_FAILURE;
         } else {
                 diagnostics_print(&diag, stderr);
-                if (diag.n_errors == 0 && n_invalid == 0 && !not_found)
+                if (o->quiet)
+                        ;
+                else if (diag.n_errors == 0 && n_invalid == 0 && !not_found)
                         printf("%zu profile%s valid (%zu warning%s).\n", n_checked, n_checked == 1 ? "" : "s",
                                diag.n_warnings, diag.n_warnings == 1 ? "" : "s");
                 else if (n_invalid > 0 || diag.n_errors > 0)
@@ -349,10 +355,10 @@ static void json_agent(JsonWriter *w, const Agent *a) {
         json_writer_object_end(w);
 }
 
-static int show_json(const Profile *p) {
+static int show_json(const Profile *p, const CtlOutput *o) {
         JsonWriter w;
 
-        json_writer_init(&w, stdout, JSON_WRITER_PRETTY);
+        json_writer_init(&w, stdout, json_flags(o));
         json_writer_object_begin(&w);
         json_writer_key(&w, "name");
         json_writer_string(&w, p->name);
@@ -375,7 +381,7 @@ static int show_json(const Profile *p) {
         return json_writer_finish(&w) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_SUCCESS;
 }
 
-static int show_text(const Profile *p) {
+static int show_text(const Profile *p, const CtlOutput *o) {
         _cleanup_(table_freep) Table *t = NULL;
         char mem[CTL_FORMAT_BYTES_MAX], cpu[FORMAT_PERMYRIAD_MAX];
         size_t n_essential = 0, n_lazy = 0;
@@ -433,7 +439,7 @@ static int show_text(const Profile *p) {
                p->cpu_quota > 0 ? format_permyriad(cpu, sizeof(cpu), p->cpu_quota) : "-");
         printf("  Agents: %zu (%zu essential, %zu lazy), memory limits sum to %s\n\n", p->n_agents, n_essential,
                n_lazy, ctl_format_bytes(mem, sizeof(mem), sum));
-        table_print(t, stdout, true);
+        table_print(t, stdout, true, o->columns, o->ellipsis);
         return CTL_EXIT_SUCCESS;
 }
 
@@ -485,17 +491,17 @@ int offline_resolve(const char *root, const char *arg, Profile **ret) {
         return CTL_EXIT_SUCCESS;
 }
 
-int offline_show(const char *root, const char *arg, bool json) {
+int offline_show(const char *root, const char *arg, const CtlOutput *o) {
         _cleanup_(profile_freep) Profile *p = NULL;
         int r;
 
         r = offline_resolve(root, arg, &p);
         if (r != CTL_EXIT_SUCCESS)
                 return r;
-        return json ? show_json(p) : show_text(p);
+        return o->json ? show_json(p, o) : show_text(p, o);
 }
 
-int offline_list(const char *root, bool json, bool legend) {
+int offline_list(const char *root, const CtlOutput *o) {
         _cleanup_(profile_set_freep) ProfileSet *set = NULL;
         _cleanup_(diagnostics_done) Diagnostics diag = {};
         _cleanup_(table_freep) Table *t = NULL;
@@ -511,8 +517,8 @@ int offline_list(const char *root, bool json, bool legend) {
         t = table_new("PROFILE", "AGENTS", "DESCRIPTION", NULL);
         if (!t)
                 return log_oom(), CTL_EXIT_FAILURE;
-        json_writer_init(&w, stdout, JSON_WRITER_PRETTY);
-        if (json)
+        json_writer_init(&w, stdout, json_flags(o));
+        if (o->json)
                 json_writer_array_begin(&w);
 
         for (size_t i = 0; i < profile_set_size(set); i++) {
@@ -524,7 +530,7 @@ int offline_list(const char *root, bool json, bool legend) {
                 r = profile_set_resolve(set, name, &ignored, &p);
                 if (r >= 0)
                         snprintf(n, sizeof(n), "%zu", p->n_agents);
-                if (json) {
+                if (o->json) {
                         json_writer_object_begin(&w);
                         json_writer_key(&w, "name");
                         json_writer_string(&w, name);
@@ -545,12 +551,12 @@ int offline_list(const char *root, bool json, bool legend) {
                         return log_oom(), CTL_EXIT_FAILURE;
         }
 
-        if (json) {
+        if (o->json) {
                 json_writer_array_end(&w);
                 return json_writer_finish(&w) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_SUCCESS;
         }
-        table_print(t, stdout, legend);
-        if (legend)
+        table_print(t, stdout, o->legend, o->columns, o->ellipsis);
+        if (o->legend)
                 printf("\n%zu profiles listed.\n", table_rows(t));
         return CTL_EXIT_SUCCESS;
 }

@@ -4,14 +4,15 @@
 /* unifiedctl's offline verbs: validate, show and list --root work on the profile files through the
  * profile library, without the daemon. Each returns an exit status (CtlExit). */
 
-#include <stdbool.h>
+#include "ctl-util.h"
 
 #include "profile.h"
 
-/* "root" prefixes the profile search path (NULL: $UNIFIED_ROOT or "/"). */
+/* "root" prefixes the profile search path and the programs that `exec` names (NULL: $UNIFIED_ROOT
+ * or "/"). A FILE's `extends` bases are looked for next to it first. */
 /* Loads and resolves a profile name or file as show does, printing its diagnostics: CTL_EXIT_SUCCESS
  * with *ret set, or the exit status to return. */
 int offline_resolve(const char *root, const char *arg, Profile **ret);
-int offline_validate(const char *root, char **args, bool json);
-int offline_show(const char *root, const char *arg, bool json);
-int offline_list(const char *root, bool json, bool legend);
+int offline_validate(const char *root, char **args, const CtlOutput *o);
+int offline_show(const char *root, const char *arg, const CtlOutput *o);
+int offline_list(const char *root, const CtlOutput *o);

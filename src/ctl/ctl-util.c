@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl-util.h"
@@ -122,4 +123,27 @@ const char *ctl_argv_verb(int argc, char *argv[]) {
                         i++;
         }
         return NULL;
+}
+
+int ctl_json_from_string(const char *arg) {
+        if (!arg || streq(arg, "pretty"))
+                return CTL_JSON_PRETTY;
+        if (streq(arg, "short"))
+                return CTL_JSON_SHORT;
+        if (streq(arg, "off"))
+                return CTL_JSON_OFF;
+        return -EINVAL;
+}
+
+size_t ctl_columns_pick(const char *env, unsigned tty_columns) {
+        if (!isempty(env)) {
+                char *end;
+                unsigned long v;
+
+                errno = 0;
+                v = strtoul(env, &end, 10);
+                if (errno == 0 && *end == '\0' && env[0] != '-' && v > 0 && v <= 65535)
+                        return (size_t) v;
+        }
+        return tty_columns > 0 ? tty_columns : SIZE_MAX;
 }

@@ -61,3 +61,25 @@ bool ctl_argument_is_file(const char *arg);
 /* The command: the first argument that is not an option (or the value of one of unifiedctl's own),
  * NULL if there is none. For the verbs that read the command line themselves (chaos, export). */
 const char *ctl_argv_verb(int argc, char *argv[]);
+
+/* --json=MODE: "pretty" (also --json alone, "arg" NULL), "short" (one line) or "off". */
+typedef enum CtlJson {
+        CTL_JSON_OFF,
+        CTL_JSON_PRETTY,
+        CTL_JSON_SHORT,
+} CtlJson;
+/* The mode, or -EINVAL for another word. */
+int ctl_json_from_string(const char *arg);
+
+/* How wide tables may be: $COLUMNS ("env", if a positive number), else the terminal's width
+ * ("tty_columns", 0 if stdout is no terminal), else no limit (SIZE_MAX): a pipe gets whole lines. */
+size_t ctl_columns_pick(const char *env, unsigned tty_columns);
+
+/* How read commands print, from the command line: shared by the bus and the offline verbs. */
+typedef struct CtlOutput {
+        CtlJson json;
+        bool legend;            /* table headers and footers */
+        bool quiet;             /* no summaries either */
+        size_t columns;         /* tables fit in this width (SIZE_MAX: no limit) */
+        const char *ellipsis;   /* ends cells cut to fit */
+} CtlOutput;

@@ -3,6 +3,7 @@
 /* Column-aligned text tables (see table.h). */
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +76,53 @@ static size_t text_width(const char *s) {
         return w;
 }
 
-void table_print(const Table *t, FILE *f, bool header) {
+/* Writes "s" in at most "width" columns: cut at a character boundary and ended by the ellipsis. */
+static void put_cell(FILE *f, const char *s, size_t width, const char *ellipsis) {
+        size_t e = text_width(ellipsis), keep, taken = 0;
+        const char *p = s;
+
+        if (text_width(s) <= width) {
+                fputs(s, f);
+                return;
+        }
+        keep = width > e ? width - e : width;
+        for (; *p; p++)
+                if (((unsigned char) *p & 0xc0) != 0x80 && taken++ == keep)
+                        break;
+        fwrite(s, 1, (size_t) (p - s), f);
+        if (width > e)
+                fputs(ellipsis, f);
+}
+
+void table_fit(size_t *widths, size_t n, size_t columns) {
+        size_t total = 0;
+
+        if (n == 0 || columns == SIZE_MAX)
+                return;
+        for (size_t i = 0; i < n; i++)
+                total += widths[i];
+        total += TABLE_GAP * (n - 1);
+
+        /* Take from the widest column first: the short ones (states, counts) stay readable, the long
+         * ones (descriptions, unit names) lose their tails. The first column names the row: it is cut
+         * last. No column goes below TABLE_COLUMN_MIN, so a very narrow terminal wraps rather than
+         * showing nothing. */
+        while (total > columns) {
+                size_t widest = n > 1 ? 1 : 0;
+
+                for (size_t i = widest + 1; i < n; i++)
+                        if (widths[i] > widths[widest])
+                                widest = i;
+                if (widths[widest] <= TABLE_COLUMN_MIN)
+                        widest = 0;
+                if (widths[widest] <= TABLE_COLUMN_MIN)
+                        break;
+                widths[widest]--;
+                total--;
+        }
+}
+
+void table_print(const Table *t, FILE *f, bool header, size_t columns, const char *ellipsis) {
         _cleanup_free_ size_t *width = NULL;
 
         if (t->n_columns == 0)
@@ -86,14 +133,15 @@ void table_print(const Table *t, FILE *f, bool header) {
 
         for (size_t i = header ? 0 : t->n_columns; i < t->n_cells; i++)
                 width[i % t->n_columns] = MAX(width[i % t->n_columns], text_width(t->cells[i]));
+        table_fit(width, t->n_columns, columns);
 
         for (size_t i = header ? 0 : t->n_columns; i < t->n_cells; i++) {
                 size_t c = i % t->n_columns;
 
-                fputs(t->cells[i], f);
+                put_cell(f, t->cells[i], width[c], ellipsis ?: "...");
                 if (c + 1 == t->n_columns)
                         fputc('\n', f);
                 else
-                        fprintf(f, "%*s", (int) (width[c] - text_width(t->cells[i]) + 2), "");
+                        fprintf(f, "%*s", (int) (width[c] - MIN(text_width(t->cells[i]), width[c]) + TABLE_GAP), "");
         }
 }

@@ -4,6 +4,8 @@
 /* Column-aligned text tables for unifiedctl's listings. */
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "macro.h"
@@ -21,5 +23,13 @@ int table_add_cell(Table *t, const char *s);
 int table_add_row(Table *t, ...);
 size_t table_rows(const Table *t);
 
-/* Pads every column but the last to its widest cell; "header" prints the header line. */
-void table_print(const Table *t, FILE *f, bool header);
+#define TABLE_GAP 2             /* spaces between columns */
+#define TABLE_COLUMN_MIN 6      /* fitting shrinks no column below this */
+
+/* Shrinks "widths" (n columns) until the row, with the gaps, fits in "columns" (SIZE_MAX: no limit),
+ * the widest column first. */
+void table_fit(size_t *widths, size_t n, size_t columns);
+
+/* Pads every column but the last to its widest cell; "header" prints the header line. Wider than
+ * "columns" (SIZE_MAX: no limit), the widest cells are cut and end in "ellipsis" (NULL: "..."). */
+void table_print(const Table *t, FILE *f, bool header, size_t columns, const char *ellipsis);

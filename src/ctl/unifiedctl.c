@@ -6,11 +6,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <langinfo.h>
 #include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -23,6 +26,7 @@
 #include "json-writer.h"
 #include "log.h"
 #include "macro.h"
+#include "pager.h"
 #include "parse-util.h"
 #include "polkit-agent.h"
 #include "strv.h"
@@ -34,13 +38,28 @@
 #define MANAGER_IFACE "org.unified1.Manager"
 #define AGENT_IFACE "org.unified1.Agent"
 
-static bool arg_json = false;
+static CtlJson arg_json = CTL_JSON_OFF;
 static bool arg_legend = true;
+static bool arg_quiet = false;
+static bool arg_pager = true;
 static bool arg_ask_password = true;
-static bool arg_wait = false;
+static bool arg_no_block = false;
+static bool arg_wait_given = false;
 static usec_t arg_timeout = USEC_INFINITY;
 static const char *arg_host = NULL;
 static const char *arg_root = NULL;
+/* Tables are fitted to this width (SIZE_MAX: not at all); measured before a pager takes stdout. */
+static size_t arg_columns = SIZE_MAX;
+static const char *arg_ellipsis = "...";
+static pid_t arg_pager_pid = 0;
+
+static JsonWriterFlags json_flags(void) {
+        return arg_json == CTL_JSON_PRETTY ? JSON_WRITER_PRETTY : 0;
+}
+
+static void print_table(const Table *t) {
+        table_print(t, stdout, arg_legend, arg_columns, arg_ellipsis);
+}
 
 /* --- Bus plumbing -------------------------------------------------------------------------------- */
 
@@ -242,7 +261,7 @@ typedef struct Wait {
         WaitGoal goal;
         const char *profile;
         WaitOutcome outcome;
-        bool progress;          /* print "N/M agents active" on the terminal */
+        bool progress;          /* print "Starting P: N/M agents active" on the terminal */
         bool progress_shown;
         uint32_t shown_active, shown_total;
         ManagerInfo info;
@@ -253,15 +272,18 @@ typedef struct Wait {
 /* The outcome so far, and the progress line, from w->info. */
 static void wait_judge(Wait *w) {
         w->outcome = ctl_wait_evaluate(w->goal, w->profile, w->info.active, w->info.state);
-        if (w->progress && w->goal == WAIT_GOAL_START && w->outcome == WAIT_PENDING &&
-            streq_ptr(w->info.active, w->profile) &&
-            (!w->progress_shown || w->shown_active != w->info.n_active || w->shown_total != w->info.n_agents)) {
-                w->shown_active = w->info.n_active;
-                w->shown_total = w->info.n_agents;
-                fprintf(stderr, "\r\033[K%" PRIu32 "/%" PRIu32 " agents active", w->info.n_active, w->info.n_agents);
-                fflush(stderr);
-                w->progress_shown = true;
-        }
+        if (!w->progress || w->outcome != WAIT_PENDING || isempty(w->info.active) ||
+            (w->goal == WAIT_GOAL_START && !streq_ptr(w->info.active, w->profile)))
+                return;
+        if (w->progress_shown && w->shown_active == w->info.n_active && w->shown_total == w->info.n_agents)
+                return;
+        w->shown_active = w->info.n_active;
+        w->shown_total = w->info.n_agents;
+        fprintf(stderr, "\r\033[K%s %s: %" PRIu32 "/%" PRIu32 " agents active",
+                w->goal == WAIT_GOAL_START ? "Starting" : "Stopping", w->info.active, w->info.n_active,
+                w->info.n_agents);
+        fflush(stderr);
+        w->progress_shown = true;
 }
 
 /* Reads the state afresh with GetAll, then judges it. */
@@ -365,15 +387,20 @@ static int wait_run(sd_bus *bus, Wait *w) {
         return w->error;
 }
 
+/* systemctl's habit: progress on a terminal only (both streams, so that "> file" stays clean too). */
+static bool show_progress(void) {
+        return !arg_quiet && isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+}
+
 /* --- Verbs --------------------------------------------------------------------------------------- */
 
 static int verb_start(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *props = NULL, *owner = NULL;
-        Wait w = { .goal = WAIT_GOAL_START, .profile = args[0], .progress = isatty(STDERR_FILENO) };
+        Wait w = { .goal = WAIT_GOAL_START, .profile = args[0], .progress = show_progress() };
         int r;
 
-        if (arg_wait) {
+        if (!arg_no_block) {
                 r = wait_subscribe(bus, &w, &props, &owner);
                 if (r < 0)
                         return bus_log_error(NULL, r, false, "Failed to subscribe to state changes");
@@ -382,7 +409,7 @@ static int verb_start(sd_bus *bus, char **args) {
         r = call_manager_method(bus, "StartProfile", &error, args[0]);
         if (r < 0)
                 return bus_log_error(&error, r, false, "Failed to start profile '%s'", args[0]);
-        if (!arg_wait)
+        if (arg_no_block)
                 return 0;
 
         r = wait_run(bus, &w);
@@ -412,10 +439,10 @@ static int verb_stop(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *props = NULL, *owner = NULL;
         const char *name = args[0] ?: "";
-        Wait w = { .goal = WAIT_GOAL_STOP, .profile = name };
+        Wait w = { .goal = WAIT_GOAL_STOP, .profile = name, .progress = show_progress() };
         int r;
 
-        if (arg_wait) {
+        if (!arg_no_block) {
                 r = wait_subscribe(bus, &w, &props, &owner);
                 if (r < 0)
                         return bus_log_error(NULL, r, false, "Failed to subscribe to state changes");
@@ -427,7 +454,7 @@ static int verb_stop(sd_bus *bus, char **args) {
                         return bus_log_error(&error, r, false, "Failed to stop the active profile");
                 return bus_log_error(&error, r, false, "Failed to stop profile '%s'", name);
         }
-        if (!arg_wait)
+        if (arg_no_block)
                 return 0;
 
         /* The daemon's answer already shows a stop it began ("stopping", or "inactive" at once). The named
@@ -497,7 +524,7 @@ static int verb_list(sd_bus *bus, char **args) {
         t = table_new("PROFILE", "ACTIVE", "DESCRIPTION", NULL);
         if (!t)
                 return log_oom();
-        json_writer_init(&w, stdout, JSON_WRITER_PRETTY);
+        json_writer_init(&w, stdout, json_flags());
         if (arg_json)
                 json_writer_array_begin(&w);
 
@@ -526,7 +553,7 @@ static int verb_list(sd_bus *bus, char **args) {
                 json_writer_array_end(&w);
                 return json_writer_finish(&w) < 0 ? -CTL_EXIT_FAILURE : 0;
         }
-        table_print(t, stdout, arg_legend);
+        print_table(t);
         if (arg_legend)
                 printf("\n%zu profiles listed.\n", table_rows(t));
         return 0;
@@ -722,7 +749,7 @@ static int verb_status(sd_bus *bus, char **args) {
         if (arg_json) {
                 JsonWriter w;
 
-                json_writer_init(&w, stdout, JSON_WRITER_PRETTY);
+                json_writer_init(&w, stdout, json_flags());
                 json_writer_object_begin(&w);
                 json_writer_key(&w, "profile");
                 json_writer_string(&w, active ? info.active : NULL);
@@ -806,7 +833,7 @@ static int verb_status(sd_bus *bus, char **args) {
         agent_infos_free(agents, n);
         if (r < 0)
                 return log_oom();
-        table_print(t, stdout, arg_legend);
+        print_table(t);
         return 0;
 }
 
@@ -823,7 +850,7 @@ static int verb_agents(sd_bus *bus, char **args) {
         if (arg_json) {
                 JsonWriter w;
 
-                json_writer_init(&w, stdout, JSON_WRITER_PRETTY);
+                json_writer_init(&w, stdout, json_flags());
                 json_writer_array_begin(&w);
                 for (size_t i = 0; i < n; i++) {
                         json_writer_object_begin(&w);
@@ -860,7 +887,7 @@ static int verb_agents(sd_bus *bus, char **args) {
         agent_infos_free(agents, n);
         if (r < 0)
                 return log_oom();
-        table_print(t, stdout, arg_legend);
+        print_table(t);
         if (arg_legend)
                 printf("\n%zu agents listed.\n", table_rows(t));
         return 0;
@@ -887,7 +914,7 @@ static int verb_health(sd_bus *bus, char **args) {
         if (arg_json) {
                 JsonWriter w;
 
-                json_writer_init(&w, stdout, JSON_WRITER_PRETTY);
+                json_writer_init(&w, stdout, json_flags());
                 json_writer_object_begin(&w);
                 json_writer_key(&w, "profile");
                 json_writer_string(&w, isempty(info.active) ? NULL : info.active);
@@ -933,7 +960,7 @@ static int verb_health(sd_bus *bus, char **args) {
         agent_infos_free(agents, n);
         if (r < 0)
                 return log_oom();
-        table_print(t, stdout, arg_legend);
+        print_table(t);
         return 0;
 }
 
@@ -964,11 +991,16 @@ static void help(void) {
                "Options:\n"
                "  -h --help                Show this help\n"
                "     --version             Show the version\n"
-               "     --json                Machine-readable output of read commands\n"
+               "     --json[=pretty|short|off]\n"
+               "                           Machine-readable output of read commands\n"
                "     --no-legend           No column headers and footers\n"
+               "  -q --quiet               No progress line, headers, footers or summaries\n"
+               "     --no-pager            Do not pipe long output through a pager\n"
                "  -H --host=[USER@]HOST    Operate on a remote host (over ssh)\n"
                "     --no-ask-password     Do not ask for a password when authorization is needed\n"
-               "     --wait                start/stop: return once the profile is up/down\n"
+               "     --no-block            start/switch/stop: return at once, do not wait for the\n"
+               "                           profile to be up/down\n"
+               "     --wait                Wait (the default; accepted for older scripts)\n"
                "     --timeout=DURATION    Give up waiting after DURATION (default: wait forever)\n"
                "     --root=DIR            Offline commands: look for profiles below DIR\n\n"
                "See unifiedctl(1) for exit statuses and JSON formats.\n",
@@ -981,6 +1013,8 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_JSON,
                 ARG_NO_LEGEND,
                 ARG_NO_ASK_PASSWORD,
+                ARG_NO_PAGER,
+                ARG_NO_BLOCK,
                 ARG_WAIT,
                 ARG_TIMEOUT,
                 ARG_ROOT,
@@ -988,8 +1022,11 @@ static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
                 { "version",         no_argument,       NULL, ARG_VERSION         },
-                { "json",            no_argument,       NULL, ARG_JSON            },
+                { "json",            optional_argument, NULL, ARG_JSON            },
                 { "no-legend",       no_argument,       NULL, ARG_NO_LEGEND       },
+                { "quiet",           no_argument,       NULL, 'q'                 },
+                { "no-pager",        no_argument,       NULL, ARG_NO_PAGER        },
+                { "no-block",        no_argument,       NULL, ARG_NO_BLOCK        },
                 { "host",            required_argument, NULL, 'H'                 },
                 { "no-ask-password", no_argument,       NULL, ARG_NO_ASK_PASSWORD },
                 { "wait",            no_argument,       NULL, ARG_WAIT            },
@@ -1000,7 +1037,7 @@ static int parse_argv(int argc, char *argv[]) {
         int c, r;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hH:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":hqH:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -1009,7 +1046,21 @@ static int parse_argv(int argc, char *argv[]) {
                         puts("unifiedctl " PROJECT_VERSION);
                         return 0;
                 case ARG_JSON:
-                        arg_json = true;
+                        r = ctl_json_from_string(optarg);
+                        if (r < 0)
+                                return log_error_errno(r, "Invalid --json '%s': expected pretty, short or off.",
+                                                       optarg);
+                        arg_json = (CtlJson) r;
+                        break;
+                case 'q':
+                        arg_quiet = true;
+                        arg_legend = false;
+                        break;
+                case ARG_NO_PAGER:
+                        arg_pager = false;
+                        break;
+                case ARG_NO_BLOCK:
+                        arg_no_block = true;
                         break;
                 case ARG_NO_LEGEND:
                         arg_legend = false;
@@ -1023,7 +1074,7 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_ask_password = false;
                         break;
                 case ARG_WAIT:
-                        arg_wait = true;
+                        arg_wait_given = true;
                         break;
                 case ARG_TIMEOUT:
                         r = parse_sec(optarg, &arg_timeout);
@@ -1052,7 +1103,8 @@ static int parse_argv(int argc, char *argv[]) {
 
 typedef enum VerbFlags {
         VERB_BUS = 1 << 0,              /* talks to unifiedd */
-        VERB_WAIT = 1 << 1,             /* --wait applies */
+        VERB_WAIT = 1 << 1,             /* waits by default: --no-block, --wait and --timeout apply */
+        VERB_PAGER = 1 << 2,            /* long output: through the pager on a terminal */
 } VerbFlags;
 
 typedef struct Verb {
@@ -1064,18 +1116,18 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        { "list",          0, 0,        NULL,                   VERB_BUS,            verb_list          },
-        { "status",        0, 0,        NULL,                   VERB_BUS,            verb_status        },
+        { "list",          0, 0,        NULL,                   VERB_BUS | VERB_PAGER, verb_list        },
+        { "status",        0, 0,        NULL,                   VERB_BUS | VERB_PAGER, verb_status      },
         { "start",         1, 1,        "a profile name",       VERB_BUS | VERB_WAIT, verb_start        },
         { "switch",        1, 1,        "a profile name",       VERB_BUS | VERB_WAIT, verb_start        },
         { "stop",          0, 1,        "at most a profile name", VERB_BUS | VERB_WAIT, verb_stop       },
         { "reload",        0, 0,        NULL,                   VERB_BUS,            verb_reload        },
         { "restart",       1, 1,        "an agent name",        VERB_BUS,            verb_restart       },
-        { "agents",        0, 0,        NULL,                   VERB_BUS,            verb_agents        },
-        { "health",        0, 0,        NULL,                   VERB_BUS,            verb_health        },
+        { "agents",        0, 0,        NULL,                   VERB_BUS | VERB_PAGER, verb_agents      },
+        { "health",        0, 0,        NULL,                   VERB_BUS | VERB_PAGER, verb_health      },
         { "reset-breaker", 1, 1,        "an agent name",        VERB_BUS,            verb_reset_breaker },
         { "open-breaker",  1, 1,        "an agent name",        VERB_BUS,            verb_open_breaker  },
-        { "show",          1, 1,        "a profile name or file", 0,                 NULL               },
+        { "show",          1, 1,        "a profile name or file", VERB_PAGER,        NULL               },
         { "validate",      0, UINT_MAX, NULL,                   0,                   NULL               },
 };
 
@@ -1117,12 +1169,12 @@ static int run(int argc, char *argv[]) {
                         log_error("'%s' takes no arguments.", verb->name);
                 return CTL_EXIT_USAGE;
         }
-        if ((arg_wait || arg_timeout != USEC_INFINITY) && !(verb->flags & VERB_WAIT)) {
-                log_error("--wait and --timeout only apply to start, switch and stop.");
+        if ((arg_wait_given || arg_no_block || arg_timeout != USEC_INFINITY) && !(verb->flags & VERB_WAIT)) {
+                log_error("--no-block, --wait and --timeout only apply to start, switch and stop.");
                 return CTL_EXIT_USAGE;
         }
-        if (arg_timeout != USEC_INFINITY && !arg_wait) {
-                log_error("--timeout needs --wait.");
+        if (arg_no_block && (arg_wait_given || arg_timeout != USEC_INFINITY)) {
+                log_error("--no-block does not wait: it excludes --wait and --timeout.");
                 return CTL_EXIT_USAGE;
         }
         if (arg_root && (verb->flags & VERB_BUS) && !streq(verb->name, "list")) {
@@ -1135,17 +1187,36 @@ static int run(int argc, char *argv[]) {
                 return CTL_EXIT_USAGE;
         }
 
+        /* The width before a pager takes stdout over; $COLUMNS wins, as with systemctl. */
+        struct winsize ws = {};
+        if (isatty(STDOUT_FILENO))
+                (void) ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+        arg_columns = ctl_columns_pick(getenv("COLUMNS"), ws.ws_col);
+        /* The bus verbs open it once connected: a failure to connect is one line on the terminal.
+         * (--root is only accepted by the bus verb list, which it makes offline.) */
+        if (arg_pager && (verb->flags & VERB_PAGER) && (!(verb->flags & VERB_BUS) || arg_root))
+                arg_pager_pid = pager_open();
+
+        CtlOutput out = {
+                .json = arg_json,
+                .legend = arg_legend,
+                .quiet = arg_quiet,
+                .columns = arg_columns,
+                .ellipsis = arg_ellipsis,
+        };
         if (streq(verb->name, "validate"))
-                return offline_validate(arg_root, args, arg_json);
+                return offline_validate(arg_root, args, &out);
         if (streq(verb->name, "show"))
-                return offline_show(arg_root, args[0], arg_json);
+                return offline_show(arg_root, args[0], &out);
         if (streq(verb->name, "list") && arg_root)
-                return offline_list(arg_root, arg_json, arg_legend);
+                return offline_list(arg_root, &out);
 
         bool status_like = streq(verb->name, "status") || streq(verb->name, "health") || streq(verb->name, "agents");
         r = bus_connect(status_like, &bus);
         if (r < 0)
                 return -r;
+        if (arg_pager && (verb->flags & VERB_PAGER))
+                arg_pager_pid = pager_open();
 
         r = verb->bus_run(bus, args);
         if (r >= 0)
@@ -1158,6 +1229,13 @@ static int run(int argc, char *argv[]) {
 }
 
 int main(int argc, char *argv[]) {
+        int r;
+
         log_setup();
-        return run(argc, argv);
+        /* The character set only, for the ellipsis in cut table cells. */
+        if (setlocale(LC_CTYPE, "") && streq(nl_langinfo(CODESET), "UTF-8"))
+                arg_ellipsis = "…";
+        r = run(argc, argv);
+        pager_close(arg_pager_pid);
+        return r;
 }

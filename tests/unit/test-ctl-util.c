@@ -7,11 +7,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 
 #include "macro.h"
 #include "src/ctl/ctl-util.h"
+#include "src/ctl/pager.h"
+#include "src/ctl/table.h"
 
 static void test_exit_from_bus_error(void **state) {
         static const struct {
@@ -145,6 +149,89 @@ static void test_argument_is_file(void **state) {
         assert_false(ctl_argument_is_file("tutoring-yaml"));
 }
 
+static void test_json_from_string(void **state) {
+        assert_int_equal(ctl_json_from_string(NULL), CTL_JSON_PRETTY);
+        assert_int_equal(ctl_json_from_string("pretty"), CTL_JSON_PRETTY);
+        assert_int_equal(ctl_json_from_string("short"), CTL_JSON_SHORT);
+        assert_int_equal(ctl_json_from_string("off"), CTL_JSON_OFF);
+        assert_int_equal(ctl_json_from_string(""), -EINVAL);
+        assert_int_equal(ctl_json_from_string("Pretty"), -EINVAL);
+        assert_int_equal(ctl_json_from_string("yes"), -EINVAL);
+}
+
+static void test_columns_pick(void **state) {
+        assert_int_equal(ctl_columns_pick(NULL, 0), SIZE_MAX);          /* a pipe: whole lines */
+        assert_int_equal(ctl_columns_pick(NULL, 120), 120);
+        assert_int_equal(ctl_columns_pick("80", 0), 80);                /* $COLUMNS even on a pipe */
+        assert_int_equal(ctl_columns_pick("80", 200), 80);
+        assert_int_equal(ctl_columns_pick("", 100), 100);
+        assert_int_equal(ctl_columns_pick("0", 100), 100);
+        assert_int_equal(ctl_columns_pick("-5", 100), 100);
+        assert_int_equal(ctl_columns_pick("80x", 0), SIZE_MAX);
+        assert_int_equal(ctl_columns_pick("99999999999999999999", 0), SIZE_MAX);
+}
+
+static void test_pager_pick(void **state) {
+        assert_string_equal(pager_pick(NULL, NULL), "");                /* less, then more */
+        assert_string_equal(pager_pick(NULL, "most"), "most");
+        assert_string_equal(pager_pick("less -S", "most"), "less -S");  /* $SYSTEMD_PAGER first */
+        assert_null(pager_pick("cat", "less"));
+        assert_null(pager_pick("", "less"));                            /* set but empty: off */
+        assert_null(pager_pick(" ", NULL));
+        assert_null(pager_pick(NULL, "cat"));
+        assert_null(pager_pick(NULL, ""));
+}
+
+/* Prints "t" at "columns" into a string. */
+static char *table_text(const Table *t, bool header, size_t columns, const char *ellipsis) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        assert_non_null(f);
+        table_print(t, f, header, columns, ellipsis);
+        assert_int_equal(fclose(f), 0);
+        return buf;
+}
+
+static void test_table(void **state) {
+        _cleanup_(table_freep) Table *t = table_new("PROFILE", "AGENTS", "DESCRIPTION", NULL);
+        char *s;
+
+        assert_non_null(t);
+        assert_int_equal(table_add_row(t, "core", "16", "Core agents: coordination, models"), 0);
+        assert_int_equal(table_add_row(t, "vision-and-more", "20", "Core agents plus vision"), 0);
+        assert_int_equal(table_add_row(t, "x", NULL, "ünïcødé"), 0);
+        assert_int_equal(table_rows(t), 3);
+
+        /* No limit: every cell whole, columns two apart, no trailing blanks. */
+        s = table_text(t, true, SIZE_MAX, "...");
+        assert_string_equal(s,
+                            "PROFILE          AGENTS  DESCRIPTION\n"
+                            "core             16      Core agents: coordination, models\n"
+                            "vision-and-more  20      Core agents plus vision\n"
+                            "x                -       ünïcødé\n");
+        free(s);
+
+        /* 45 columns: the widest column (the description) gives up the 13 that are missing. */
+        s = table_text(t, true, 45, "…");
+        assert_string_equal(s,
+                            "PROFILE          AGENTS  DESCRIPTION\n"
+                            "core             16      Core agents: coordi…\n"
+                            "vision-and-more  20      Core agents plus vi…\n"
+                            "x                -       ünïcødé\n");
+        free(s);
+
+        /* 24 columns, no header: the others down to TABLE_COLUMN_MIN, then the first column; cut
+         * at character boundaries. */
+        s = table_text(t, false, 24, "...");
+        assert_string_equal(s,
+                            "core          16  Cor...\n"
+                            "vision-an...  20  Cor...\n"
+                            "x             -   ünï...\n");
+        free(s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_exit_from_bus_error),
@@ -152,6 +239,10 @@ int main(void) {
                 cmocka_unit_test(test_format),
                 cmocka_unit_test(test_serial_before),
                 cmocka_unit_test(test_argument_is_file),
+                cmocka_unit_test(test_json_from_string),
+                cmocka_unit_test(test_columns_pick),
+                cmocka_unit_test(test_pager_pick),
+                cmocka_unit_test(test_table),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

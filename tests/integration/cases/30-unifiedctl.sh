@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# unifiedctl against the real daemon, and the reference agent under real systemd: verbs, --wait,
+# unifiedctl against the real daemon, and the reference agent under real systemd: verbs, waiting,
 # exit statuses, JSON shapes, polkit for an unprivileged user, unified@.service, bash completion.
 
 # _rc CMD...: prints CMD's exit status (its output goes to $_OUT).
@@ -78,6 +78,9 @@ test_usage_errors() {
         assert_eq 2 "$(_rc unifiedctl restart a b)" "restart with two agents"
         assert_eq 2 "$(_rc unifiedctl status --wait)" "--wait on status"
         assert_eq 2 "$(_rc unifiedctl start --wait --timeout soon core)" "bad --timeout"
+        assert_eq 2 "$(_rc unifiedctl status --no-block)" "--no-block on status"
+        assert_eq 2 "$(_rc unifiedctl start --no-block --timeout 1min core)" "--no-block with --timeout"
+        assert_eq 2 "$(_rc unifiedctl list --json=yes)" "bad --json"
         assert_eq 2 "$(_rc unifiedctl)" "no command"
 }
 
@@ -166,6 +169,41 @@ test_stop_of_other_profile_is_noop() {
         assert_eq 0 "$(_rc unifiedctl stop --wait vision)" "stop --wait of a profile that is not active"
         assert_eq core "$(_active_profile)" "core still active"
         assert_eq running "$(_state)" "still running"
+}
+
+# systemctl's habit: start and stop wait without --wait; --no-block returns at once.
+test_start_stop_wait_by_default() {
+        assert_eq 0 "$(_rc unifiedctl stop --timeout 3min)" "stop: $(cat "$_OUT")"
+        assert_eq inactive "$(_state)" "state right after a plain stop returned"
+        assert_eq 0 "$(_rc unifiedctl start --timeout 3min core)" "start: $(cat "$_OUT")"
+        assert_eq running "$(_state)" "state right after a plain start returned"
+        assert_eq "" "$(cat "$_OUT")" "no progress line when output is not a terminal"
+        # Vision's agents beyond core's take seconds to come up under TCG: --no-block is back before.
+        assert_eq 0 "$(_rc unifiedctl switch --no-block vision)" "switch --no-block: $(cat "$_OUT")"
+        assert_eq "vision starting" "$(_active_profile) $(_state)" "state right after switch --no-block"
+        assert_eq 0 "$(_rc unifiedctl start --timeout 3min vision)" "start of the starting profile waits"
+        assert_eq running "$(_state)" "running once it returned"
+        # On a terminal (script gives it a pty) the wait shows its progress.
+        assert_eq 0 "$(_rc unifiedctl stop --timeout 3min)" "stop: $(cat "$_OUT")"
+        assert_eq 0 "$(_rc script -qec "unifiedctl start --timeout 3min core" /dev/null)" "start on a tty"
+        assert_match 'Starting core: [0-9]+/16 agents active' "$(cat "$_OUT")" "the progress line"
+        assert_eq running "$(_state)" "core running"
+}
+
+test_pager() {
+        local pager='sed s/^/PAGED:/'
+        assert_match '^PAGED:PROFILE' "$(SYSTEMD_PAGER=$pager script -qec "unifiedctl list" /dev/null)" \
+                "list on a terminal goes through \$SYSTEMD_PAGER"
+        assert_match '^PAGED:PROFILE' "$(PAGER=$pager script -qec "unifiedctl list" /dev/null)" "then \$PAGER"
+        assert_match '^PROFILE' "$(SYSTEMD_PAGER=$pager script -qec "unifiedctl --no-pager list" /dev/null)" \
+                "--no-pager"
+        assert_match '^PROFILE' "$(SYSTEMD_PAGER=$pager PAGER=$pager script -qec "SYSTEMD_PAGER=cat unifiedctl list" \
+                /dev/null)" "SYSTEMD_PAGER=cat turns it off"
+        assert_match '^PROFILE' "$(SYSTEMD_PAGER=$pager unifiedctl list)" "never on a pipe"
+        # Fitted to the terminal's width: no line of status is wider than $COLUMNS.
+        assert_eq 0 "$(COLUMNS=60 unifiedctl --no-pager status | awk 'length > 60' | wc -l)" "status in 60 columns"
+        assert_eq 1 "$(unifiedctl --json=short status | wc -l)" "--json=short is one line"
+        assert_eq "" "$(unifiedctl -q list | grep 'profiles listed' || true)" "-q drops the footer"
 }
 
 test_stop_wait() {
