@@ -167,7 +167,7 @@ int ctl_export_main(int argc, char *argv[]) {
                 arg_cpus = c > 0 ? (unsigned) MIN(c, (long) EXPORT_CPUS_MAX) : 1;
         }
 
-        r = offline_resolve(arg_root, args[1], &p);
+        r = offline_resolve(arg_root, args[1], true, &p);
         if (r != CTL_EXIT_SUCCESS)
                 return r;
 

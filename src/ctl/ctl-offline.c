@@ -443,7 +443,7 @@ static int show_text(const Profile *p, const CtlOutput *o) {
         return CTL_EXIT_SUCCESS;
 }
 
-int offline_resolve(const char *root, const char *arg, Profile **ret) {
+int offline_resolve(const char *root, const char *arg, bool warnings, Profile **ret) {
         _cleanup_(profile_set_freep) ProfileSet *set = NULL;
         _cleanup_(diagnostics_done) Diagnostics load_diag = {}, diag = {};
         const char *name = arg;
@@ -482,12 +482,13 @@ int offline_resolve(const char *root, const char *arg, Profile **ret) {
         diagnostics_dedup(&diag);
         if (r < 0 || diag.n_errors > 0) {
                 diagnostics_print(&diag, stderr);
+                *ret = profile_free(*ret);
                 if (r == -ENOENT)
                         return CTL_EXIT_NOT_FOUND;
                 return r == -EBADMSG || diag.n_errors > 0 ? CTL_EXIT_INVALID : CTL_EXIT_FAILURE;
         }
-        /* Warnings do not stop the caller, but they should not pass unnoticed either. */
-        diagnostics_print(&diag, stderr);
+        if (warnings)
+                diagnostics_print(&diag, stderr);
         return CTL_EXIT_SUCCESS;
 }
 
@@ -495,7 +496,8 @@ int offline_show(const char *root, const char *arg, const CtlOutput *o) {
         _cleanup_(profile_freep) Profile *p = NULL;
         int r;
 
-        r = offline_resolve(root, arg, &p);
+        /* Warnings do not stop "show", but they should not pass unnoticed either. */
+        r = offline_resolve(root, arg, true, &p);
         if (r != CTL_EXIT_SUCCESS)
                 return r;
         return o->json ? show_json(p, o) : show_text(p, o);

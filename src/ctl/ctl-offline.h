@@ -5,14 +5,14 @@
  * profile library, without the daemon. Each returns an exit status (CtlExit). */
 
 #include "ctl-util.h"
-
 #include "profile.h"
 
 /* "root" prefixes the profile search path and the programs that `exec` names (NULL: $UNIFIED_ROOT
  * or "/"). A FILE's `extends` bases are looked for next to it first. */
-/* Loads and resolves a profile name or file as show does, printing its diagnostics: CTL_EXIT_SUCCESS
- * with *ret set, or the exit status to return. */
-int offline_resolve(const char *root, const char *arg, Profile **ret);
 int offline_validate(const char *root, char **args, const CtlOutput *o);
 int offline_show(const char *root, const char *arg, const CtlOutput *o);
 int offline_list(const char *root, const CtlOutput *o);
+
+/* Loads and resolves a profile name or file as show does: CTL_EXIT_SUCCESS with *ret set, or the
+ * exit status to return (*ret left NULL). Errors, and with "warnings" warnings too, are printed. */
+int offline_resolve(const char *root, const char *arg, bool warnings, Profile **ret);

@@ -147,3 +147,15 @@ size_t ctl_columns_pick(const char *env, unsigned tty_columns) {
         }
         return tty_columns > 0 ? tty_columns : SIZE_MAX;
 }
+
+const char *ctl_metrics_socket_problem(const char *active_state, const char *result) {
+        if (!streq_ptr(active_state, "failed"))
+                return NULL;
+        /* systemd's SOCKET_FAILURE_RESOURCES: socket(), bind() or listen() failed, most often
+         * EADDRINUSE because another program holds the port. */
+        if (streq_ptr(result, "resources"))
+                return "could not listen (the address is in use by another program, or not available)";
+        if (streq_ptr(result, "service-start-limit-hit") || streq_ptr(result, "trigger-limit-hit"))
+                return "stopped after its service failed to start too often";
+        return "failed";
+}

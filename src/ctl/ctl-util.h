@@ -83,3 +83,10 @@ typedef struct CtlOutput {
         size_t columns;         /* tables fit in this width (SIZE_MAX: no limit) */
         const char *ellipsis;   /* ends cells cut to fit */
 } CtlOutput;
+
+/* The socket unit the package listens for Prometheus with; `status` reports when it failed. */
+#define CTL_METRICS_SOCKET "unified-metrics.socket"
+
+/* What `status` says of the metrics socket, from systemd's ActiveState and the Socket's Result:
+ * NULL when there is nothing to say (listening, or not in use), else why nothing listens, for people. */
+const char *ctl_metrics_socket_problem(const char *active_state, const char *result);

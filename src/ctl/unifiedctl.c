@@ -21,6 +21,7 @@
 #include "config.h"
 #include "ctl-offline.h"
 #include "ctl-chaos.h"
+#include "ctl-dot.h"
 #include "ctl-export.h"
 #include "ctl-util.h"
 #include "json-writer.h"
@@ -726,9 +727,106 @@ static void json_health(JsonWriter *w, double h) {
                 json_writer_null(w);
 }
 
+typedef struct SocketInfo {
+        char *load_state;
+        char *active_state;
+        char *result;
+        char *listen;           /* the first address it listens on */
+} SocketInfo;
+
+static void socket_info_done(SocketInfo *i) {
+        free(i->load_state);
+        free(i->active_state);
+        free(i->result);
+        free(i->listen);
+        *i = (SocketInfo) {};
+}
+
+/* The metrics socket as systemd sees it (read-only calls to systemd itself: unifiedd does not own
+ * the socket, and when its bind failed there may be no metrics process at all). A failure leaves
+ * "info" as far as it got: status is about unifiedd first. */
+static void metrics_socket_get(sd_bus *bus, SocketInfo *info) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL;
+        const BusProperty props[] = {
+                { "LoadState",   's', &info->load_state   },
+                { "ActiveState", 's', &info->active_state },
+                {}
+        };
+        const char *type, *address;
+        int r;
+
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", CTL_METRICS_SOCKET, &path);
+        if (r >= 0)
+                r = sd_bus_call_method(bus, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties",
+                                       "GetAll", &error, &reply, "s", "org.freedesktop.systemd1.Unit");
+        if (r >= 0)
+                r = bus_read_properties(reply, props);
+        if (r < 0 || !streq_ptr(info->load_state, "loaded")) {
+                log_debug_errno(r, "No state of %s (%s): %m", CTL_METRICS_SOCKET, strna(error.message));
+                return;
+        }
+        reply = sd_bus_message_unref(reply);
+        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Socket",
+                                       "Result", &error, &info->result);
+        if (r >= 0)
+                r = sd_bus_get_property(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Socket",
+                                        "Listen", &error, &reply, "a(ss)");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ss)");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "(ss)", &type, &address);
+        if (r > 0) {
+                info->listen = strdup(address);
+                if (!info->listen)
+                        r = -ENOMEM;
+        }
+        if (r < 0)
+                log_debug_errno(r, "Failed to read %s's Result and Listen (%s): %m", CTL_METRICS_SOCKET,
+                                strna(error.message));
+}
+
+static void json_metrics_socket(JsonWriter *w, const SocketInfo *m) {
+        json_writer_key(w, "metrics_socket");
+        if (!m->load_state) {
+                json_writer_null(w);
+                return;
+        }
+        json_writer_object_begin(w);
+        json_writer_key(w, "unit");
+        json_writer_string(w, CTL_METRICS_SOCKET);
+        json_writer_key(w, "load_state");
+        json_writer_string(w, m->load_state);
+        json_writer_key(w, "active_state");
+        json_writer_string(w, m->active_state);
+        json_writer_key(w, "result");
+        json_writer_string(w, m->result);
+        json_writer_key(w, "listen");
+        json_writer_string(w, m->listen);
+        json_writer_key(w, "problem");
+        json_writer_string(w, ctl_metrics_socket_problem(m->active_state, m->result));
+        json_writer_object_end(w);
+}
+
+/* The "Metrics:" line of status: where Prometheus scrapes, or, loudly, why nothing listens there. */
+static void print_metrics_socket(const SocketInfo *m) {
+        const char *problem = ctl_metrics_socket_problem(m->active_state, m->result);
+
+        if (problem)
+                printf("Metrics: %s %s: %s%s%s\n"
+                       "         (journalctl -u %s; to move the port, see \"The metrics port is taken\" in\n"
+                       "         /usr/share/doc/unified/runbook.md)\n",
+                       CTL_METRICS_SOCKET, strna(m->active_state), problem, m->listen ? ", " : "",
+                       strempty(m->listen), CTL_METRICS_SOCKET);
+        else if (streq_ptr(m->active_state, "active"))
+                printf("Metrics: %s (%s)\n", strna(m->listen), CTL_METRICS_SOCKET);
+}
+
 static int verb_status(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(manager_info_done) ManagerInfo info = { .health = NAN };
+        _cleanup_(socket_info_done) SocketInfo metrics = {};
         _cleanup_(table_freep) Table *t = NULL;
         AgentInfo *agents = NULL;
         size_t n = 0;
@@ -739,6 +837,7 @@ static int verb_status(sd_bus *bus, char **args) {
         if (r < 0)
                 return bus_log_error(&error, r, true, "Failed to get the status of unifiedd");
         active = !isempty(info.active);
+        metrics_socket_get(bus, &metrics);
 
         if (active) {
                 r = agents_get(bus, true, &agents, &n);
@@ -762,6 +861,7 @@ static int verb_status(sd_bus *bus, char **args) {
                 json_writer_unsigned(&w, info.n_agents);
                 json_writer_key(&w, "version");
                 json_writer_string(&w, info.version);
+                json_metrics_socket(&w, &metrics);
                 json_writer_key(&w, "agents");
                 json_writer_array_begin(&w);
                 for (size_t i = 0; i < n; i++) {
@@ -798,6 +898,8 @@ static int verb_status(sd_bus *bus, char **args) {
 
         if (!active) {
                 printf("No active profile (state %s).\n", strna(info.state));
+                if (ctl_metrics_socket_problem(metrics.active_state, metrics.result))
+                        print_metrics_socket(&metrics);
                 return -CTL_EXIT_NOT_RUNNING;
         }
 
@@ -805,10 +907,11 @@ static int verb_status(sd_bus *bus, char **args) {
         printf("Profile: %s\n"
                "  State: %s\n"
                " Health: %s\n"
-               " Agents: %" PRIu32 "/%" PRIu32 " active\n"
-               "Version: %s\n\n",
+               " Agents: %" PRIu32 "/%" PRIu32 " active\n",
                info.active, strna(info.state), ctl_format_health(health, sizeof(health), info.health),
-               info.n_active, info.n_agents, strna(info.version));
+               info.n_active, info.n_agents);
+        print_metrics_socket(&metrics);
+        printf("Version: %s\n\n", strna(info.version));
 
         t = table_new("AGENT", "UNIT", "STATE", "BREAKER", "HEALTH", "RESTARTS", "MEMORY", NULL);
         if (!t) {
@@ -964,6 +1067,102 @@ static int verb_health(sd_bus *bus, char **args) {
         return 0;
 }
 
+/* The agents' states for `dot`, if the daemon is running and its active profile is "profile"; else
+ * nothing: dot draws the definition then, so every failure here is only a debug message. The daemon
+ * is not bus-activated for a picture. */
+static int dot_agent_states(const char *profile, sd_bus_message **ret_reply, DotAgentState **ret, size_t *ret_n) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ DotAgentState *states = NULL;
+        const char *active = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                log_debug_errno(r, "No system bus, drawing the definition only: %m");
+                return 0;
+        }
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", MANAGER_IFACE, "ActiveProfile");
+        if (r >= 0)
+                r = sd_bus_message_set_auto_start(m, false);
+        if (r >= 0)
+                r = sd_bus_call(bus, m, 0, &error, &reply);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "v", "s", &active);
+        if (r < 0) {
+                log_debug_errno(r, "unifiedd not reachable (%s), drawing the definition only: %m", strna(error.message));
+                return 0;
+        }
+        if (!streq(active, profile)) {
+                log_debug("unifiedd runs '%s', not '%s': drawing the definition only.", active, profile);
+                return 0;
+        }
+
+        m = sd_bus_message_unref(m);
+        reply = sd_bus_message_unref(reply);
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "ListAgents");
+        if (r >= 0)
+                r = sd_bus_message_set_auto_start(m, false);
+        if (r >= 0)
+                r = sd_bus_call(bus, m, 0, &error, &reply);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssssdso)");
+        for (;;) {
+                const char *name, *unit, *state, *breaker, *owner, *path;
+                DotAgentState *l;
+                double health;
+
+                if (r < 0) {
+                        log_debug_errno(r, "Failed to list the agents (%s), drawing the definition only: %m",
+                                        strna(error.message));
+                        return 0;
+                }
+                r = sd_bus_message_read(reply, "(ssssdso)", &name, &unit, &state, &breaker, &health, &owner, &path);
+                if (r == 0)
+                        break;
+                if (r < 0)
+                        continue;       /* logged above */
+                l = reallocarray(states, n + 1, sizeof(DotAgentState));
+                if (!l)
+                        return log_oom();
+                states = l;
+                /* The strings stay in "reply", which the caller keeps. */
+                states[n++] = (DotAgentState) { .name = name, .active_state = state, .breaker = breaker };
+        }
+
+        *ret_reply = TAKE_PTR(reply);
+        *ret = TAKE_PTR(states);
+        *ret_n = n;
+        return 1;
+}
+
+static int verb_dot(const char *arg) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(profile_freep) Profile *p = NULL;
+        _cleanup_free_ DotAgentState *states = NULL;
+        size_t n = 0;
+        int r;
+
+        /* A picture, not a check: warnings are for validate. */
+        r = offline_resolve(arg_root, arg, false, &p);
+        if (r != CTL_EXIT_SUCCESS)
+                return r;
+        /* Colors only for a name on this machine's search path: a file or another root may well
+         * differ from what the daemon runs under the same name. */
+        if (!ctl_argument_is_file(arg) && !arg_root && dot_agent_states(p->name, &reply, &states, &n) < 0)
+                return CTL_EXIT_FAILURE;
+        r = dot_write_profile(stdout, p, states, n);
+        if (r < 0) {
+                log_error_errno(r, "Failed to write the graph: %m");
+                return CTL_EXIT_FAILURE;
+        }
+        return CTL_EXIT_SUCCESS;
+}
+
 /* --- Command line -------------------------------------------------------------------------------- */
 
 static void help(void) {
@@ -983,6 +1182,7 @@ static void help(void) {
                "  open-breaker AGENT       Open an agent's circuit breaker\n"
                "  chaos inject|run ...     Inject faults and measure recovery ('chaos --help')\n"
                "  show PROFILE|FILE        Show a resolved profile (offline)\n"
+               "  dot PROFILE|FILE         The agents and their requires as a graphviz digraph\n"
                "  export kubernetes PROFILE|FILE\n"
                "                           Print a profile as Kubernetes manifests (offline;\n"
                "                           'export --help')\n"
@@ -1129,6 +1329,7 @@ static const Verb verbs[] = {
         { "open-breaker",  1, 1,        "an agent name",        VERB_BUS,            verb_open_breaker  },
         { "show",          1, 1,        "a profile name or file", VERB_PAGER,        NULL               },
         { "validate",      0, UINT_MAX, NULL,                   0,                   NULL               },
+        { "dot",           1, 1,        "a profile name or file", 0,                 NULL               },
 };
 
 static int run(int argc, char *argv[]) {
@@ -1178,12 +1379,12 @@ static int run(int argc, char *argv[]) {
                 return CTL_EXIT_USAGE;
         }
         if (arg_root && (verb->flags & VERB_BUS) && !streq(verb->name, "list")) {
-                log_error("--root only applies to show, validate and list.");
+                log_error("--root only applies to show, validate, dot and list.");
                 return CTL_EXIT_USAGE;
         }
 
         if (arg_host && (!(verb->flags & VERB_BUS) || arg_root)) {
-                log_error("--host does not apply to show, validate and list --root: they read local files.");
+                log_error("--host does not apply to show, validate, dot and list --root: they read local files.");
                 return CTL_EXIT_USAGE;
         }
 
@@ -1210,6 +1411,8 @@ static int run(int argc, char *argv[]) {
                 return offline_show(arg_root, args[0], &out);
         if (streq(verb->name, "list") && arg_root)
                 return offline_list(arg_root, &out);
+        if (streq(verb->name, "dot"))
+                return verb_dot(args[0]);
 
         bool status_like = streq(verb->name, "status") || streq(verb->name, "health") || streq(verb->name, "agents");
         r = bus_connect(status_like, &bus);

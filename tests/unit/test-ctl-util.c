@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -232,6 +233,15 @@ static void test_table(void **state) {
         free(s);
 }
 
+static void test_metrics_socket_problem(void **state) {
+        assert_null(ctl_metrics_socket_problem("active", "success"));
+        assert_null(ctl_metrics_socket_problem("inactive", "success"));     /* not enabled: not our business */
+        assert_null(ctl_metrics_socket_problem(NULL, NULL));                 /* systemd did not answer */
+        assert_non_null(strstr(ctl_metrics_socket_problem("failed", "resources"), "in use"));
+        assert_non_null(strstr(ctl_metrics_socket_problem("failed", "service-start-limit-hit"), "too often"));
+        assert_string_equal(ctl_metrics_socket_problem("failed", "timeout"), "failed");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_exit_from_bus_error),
@@ -243,6 +253,7 @@ int main(void) {
                 cmocka_unit_test(test_columns_pick),
                 cmocka_unit_test(test_pager_pick),
                 cmocka_unit_test(test_table),
+                cmocka_unit_test(test_metrics_socket_problem),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

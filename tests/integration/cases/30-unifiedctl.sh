@@ -200,10 +200,27 @@ test_pager() {
         assert_match '^PROFILE' "$(SYSTEMD_PAGER=$pager PAGER=$pager script -qec "SYSTEMD_PAGER=cat unifiedctl list" \
                 /dev/null)" "SYSTEMD_PAGER=cat turns it off"
         assert_match '^PROFILE' "$(SYSTEMD_PAGER=$pager unifiedctl list)" "never on a pipe"
-        # Fitted to the terminal's width: no line of status is wider than $COLUMNS.
-        assert_eq 0 "$(COLUMNS=60 unifiedctl --no-pager status | awk 'length > 60' | wc -l)" "status in 60 columns"
+        # Fitted to the terminal's width: no line of status is wider than $COLUMNS (in the C locale,
+        # where the ellipsis is "..." and awk counts characters, not bytes).
+        assert_eq 0 "$(LC_ALL=C COLUMNS=60 unifiedctl --no-pager status | awk 'length > 60' | wc -l)" \
+                "status in 60 columns"
+        assert_match '\.\.\.' "$(LC_ALL=C COLUMNS=60 unifiedctl --no-pager status)" "cells were cut to fit"
         assert_eq 1 "$(unifiedctl --json=short status | wc -l)" "--json=short is one line"
         assert_eq "" "$(unifiedctl -q list | grep 'profiles listed' || true)" "-q drops the footer"
+}
+
+test_dot_of_the_running_profile() {
+        local graph
+        graph=$(unifiedctl dot core)
+        assert_match 'digraph "core"' "$graph" "a digraph"
+        assert_eq 14 "$(grep -c 'fillcolor=palegreen' <<<"$graph")" "core's 14 agents that are not lazy: active, green"
+        # The lazy ones wait for a first connection on their sockets: inactive, grey, dashed.
+        assert_match '"audit-logger" \[label="audit-logger.ninactive", style="rounded,dashed,filled", fillcolor=gray90\]' \
+                "$graph" "a lazy agent"
+        assert_match '"api-gateway" -> "auth-service";' "$graph" "an edge for requires"
+        # A file is drawn as defined, even when a profile of that name runs.
+        assert_eq 0 "$(unifiedctl dot "$UNIFIED_PROFILE_DIR/core.yaml" | grep -c fillcolor || true)" "a file: no colors"
+        assert_eq 0 "$(unifiedctl dot vision | grep -c fillcolor || true)" "a profile that is not running: no colors"
 }
 
 test_stop_wait() {
@@ -270,4 +287,32 @@ test_agent_fault_file_hang_and_recover() {
         rm -f /run/unified/faults/test-30
         systemctl reset-failed $unit 2>/dev/null || true
         systemctl stop $unit 2>/dev/null || true
+}
+
+# A metrics socket that cannot bind is visible in `unifiedctl status`. The socket is moved to a port a
+# socket unit of ours holds, the way the runbook moves it (a drop-in resetting ListenStream=); its
+# service (unifiedd or the metrics process) must be stopped first, or systemd refuses to start it.
+test_status_shows_failed_metrics_socket() {
+        local dropin=/run/systemd/system/unified-metrics.socket.d service
+        service=$(systemctl show -P Triggers unified-metrics.socket)
+        assert_ok systemd-run --unit=squat-9099 --socket-property=ListenStream=127.0.0.1:9099 /bin/true
+        mkdir -p "$dropin"
+        printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:9099\n' >"$dropin/50-test.conf"
+        systemctl daemon-reload
+        systemctl stop unified-metrics.socket "$service"
+        assert_ne 0 "$(_rc systemctl start unified-metrics.socket)" "the socket cannot bind"
+        assert_eq "failed resources" "$(unit_prop unified-metrics.socket ActiveState) $(unit_prop unified-metrics.socket Result)" \
+                "systemd's view"
+        _rc unifiedctl --no-pager status >/dev/null
+        assert_match 'Metrics: unified-metrics.socket failed: could not listen .*127.0.0.1:9099' "$(cat "$_OUT")" \
+                "status says so"
+        assert_eq "failed resources" "$(unifiedctl status --json | jq -r '.metrics_socket | "\(.active_state) \(.result)"')" \
+                "and in JSON"
+        rm -rf "$dropin"
+        systemctl daemon-reload
+        systemctl stop squat-9099.socket
+        systemctl stop "$service"
+        systemctl reset-failed unified-metrics.socket
+        assert_ok systemctl start unified-metrics.socket
+        assert_eq null "$(unifiedctl status --json | jq -r '.metrics_socket.problem')" "no problem once it listens"
 }
