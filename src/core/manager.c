@@ -197,6 +197,8 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_instance_stops; i++)
                 free(m->instance_stops[i].unit);
         free(m->instance_stops);
+        free(m->instance_starting);
+        free(m->instance_cancelled);
         polkit_registry_free(m->polkit);
         /* Calls not yet sent are dropped; those in flight end with the bus. */
         systemd_client_free(m->systemd);
@@ -353,6 +355,7 @@ uint32_t manager_count_active_agents(const Manager *m) {
  * State */
 
 static void manager_converge_instances(Manager *m, const char *profile, const char *job_mode);
+static void manager_cancel_instance_start(Manager *m, const char *profile);
 
 static void manager_update_state(Manager *m) {
         ProfileState s;
@@ -459,6 +462,13 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
 
         if (sd_bus_message_read(msg, "uoss", &id, &job, &unit, &result) < 0)
                 return 0;
+
+        if (streq_ptr(unit, m->instance_starting))
+                m->instance_starting = mfree(m->instance_starting);
+        /* The cancelled start ends "canceled" at once; its ExecStart= is gone when the stop is done (or
+         * when the start was over before the stop came: then its call was answered already). */
+        if (streq_ptr(unit, m->instance_cancelled) && !streq(result, "canceled"))
+                m->instance_cancelled = mfree(m->instance_cancelled);
 
         if (strv_contains(m->stop_jobs, job)) {
                 strv_remove_one(m->stop_jobs, job);
@@ -615,7 +625,54 @@ static void manager_converge_instances(Manager *m, const char *profile, const ch
         r = systemd_manager_call(m->systemd, "StartUnit", &(SystemdCall) { on_generic_reply, c, call_context_free },
                                  "ss", instance, job_mode);
         if (r < 0)
-                log_warning_errno(r, "Failed to start %s, ignoring: %m", instance);
+                return (void) log_warning_errno(r, "Failed to start %s, ignoring: %m", instance);
+        manager_cancel_instance_start(m, profile);
+        free(m->instance_starting);
+        m->instance_starting = TAKE_PTR(instance);
+}
+
+/* Whether "unit" is unified@PROFILE.service. */
+static bool instance_is(const char *unit, const char *profile) {
+        size_t l = strlen(INSTANCE_TEMPLATE_PREFIX), n = profile ? strlen(profile) : 0;
+
+        if (!unit || !profile || !strneq(unit, INSTANCE_TEMPLATE_PREFIX, l) || !strneq(unit + l, profile, n))
+                return false;
+        return streq(unit + l + n, ".service");
+}
+
+static int on_instance_stop_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        CallContext *c = userdata;
+        Manager *m = c->manager;
+
+        if (!sd_bus_message_is_method_error(reply, NULL))
+                return 0;
+        /* No stop job: nothing is left to wait for. */
+        log_debug("%s: %s", c->unit, sd_bus_message_get_error(reply)->message);
+        if (streq_ptr(m->instance_cancelled, c->unit))
+                m->instance_cancelled = mfree(m->instance_cancelled);
+        return 0;
+}
+
+/* A switch to "profile" (NULL: a stop) supersedes the start of another unified@X that converging sent,
+ * as a conflicting job replaces a waiting one in systemd: it is stopped now, not once the new profile has
+ * settled. Its ExecStart= is `unifiedctl start X`; if that call went out before the stop, it arrives after
+ * this switch and would switch back to X, so until the stop is over a StartProfile(X) is taken for that
+ * stale call (manager_start_profile()). */
+static void manager_cancel_instance_start(Manager *m, const char *profile) {
+        CallContext *c;
+        int r;
+
+        if (!m->instance_starting || instance_is(m->instance_starting, profile))
+                return;
+        c = call_context_new(m, m->instance_starting);
+        if (!c)
+                return (void) log_oom();
+        r = systemd_manager_call(m->systemd, "StopUnit", &(SystemdCall) { on_instance_stop_reply, c, call_context_free },
+                                 "ss", m->instance_starting, "replace");
+        if (r < 0)
+                return (void) log_warning_errno(r, "Failed to stop %s, ignoring: %m", m->instance_starting);
+        free(m->instance_cancelled);
+        m->instance_cancelled = TAKE_PTR(m->instance_starting);
 }
 
 /* ---------------------------------------------------------------------------------------------------
@@ -924,6 +981,13 @@ int manager_start_profile(Manager *m, const char *name, sd_bus_error *error) {
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_PROFILE, "No profile '%s'.", name);
         if (!e->profile)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_PROFILE, "%s", e->error);
+        /* Before "busy": the stale call must succeed, or the instance's ExecStart= fails as it is stopped.
+         * Without asking for the caller's unit, a user who switches back to X within that moment is taken
+         * for the stale call too: the wait of unifiedctl then says that X did not start. */
+        if (m->instance_cancelled && instance_is(m->instance_cancelled, name)) {
+                log_debug("StartProfile(%s) comes after %s was cancelled, ignoring.", name, m->instance_cancelled);
+                return 0;
+        }
         if (m->switching)
                 return sd_bus_error_setf(error, BUS_ERROR_BUSY, "Switching to profile '%s' is in progress.",
                                          manager_active_profile_name(m));
@@ -940,6 +1004,7 @@ int manager_start_profile(Manager *m, const char *name, sd_bus_error *error) {
                 m->instance_job_mode = job_mode;
                 return sd_bus_error_set_errnof(error, r, "Failed to switch to profile '%s': %m", name);
         }
+        manager_cancel_instance_start(m, name);
         return 0;
 }
 
@@ -963,6 +1028,7 @@ int manager_stop_profile(Manager *m, const char *name, sd_bus_error *error) {
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to stop the profile: %m");
         m->instance_job_mode = NULL;
+        manager_cancel_instance_start(m, NULL);
         manager_converge_instances(m, NULL, NULL);
         return 0;
 }

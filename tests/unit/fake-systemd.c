@@ -453,6 +453,8 @@ static int on_unit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         u->step = STEP_NONE;
         switch (step) {
         case STEP_STARTED:
+                if (how == FAKE_START_HOLD)
+                        return 0;
                 if (how == FAKE_START_CONDITION) {
                         u->condition_result = false;
                         u->main_pid = 0;

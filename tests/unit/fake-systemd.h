@@ -31,6 +31,7 @@ typedef enum FakeStart {
         FAKE_START_EXIT,                /* the main process exits with a failure right away, every time */
         FAKE_START_CONDITION,           /* a Condition*= is false: inactive, ConditionResult=false */
         FAKE_START_REFUSE,              /* StartTransientUnit itself returns an error (see fake_systemd_refuse()) */
+        FAKE_START_HOLD,                /* stays activating/start until stopped (a oneshot's ExecStart= running) */
 } FakeStart;
 
 typedef enum FakeVerdict {

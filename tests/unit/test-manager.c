@@ -272,6 +272,56 @@ static void test_instance_stop_echo(void **state) {
         assert_false(manager_instance_stop_is_ours(x->manager, "unified@beta.service"));
 }
 
+/* alpha running, and unified@alpha's ExecStart= still running (it takes a while to die, too). */
+static void start_running_instance_starting(ManagerFixture *x) {
+        fake_systemd_set_start(x->fake, "unified@alpha.service", FAKE_START_HOLD);
+        fake_systemd_set_stop_time(x->fake, 300 * USEC_PER_MSEC);
+        start_running(x, "alpha");
+        assert_true(manager_fixture_wait_unit(x, "unified@alpha.service", "activating", WAIT));
+}
+
+/* `unifiedctl start alpha && unifiedctl switch beta`: alpha settled, so the daemon started unified@alpha,
+ * whose ExecStart= (`unifiedctl start alpha`) is still running when beta is asked for. That start is
+ * cancelled at once, and its StartProfile(alpha), sent before it was stopped, must not switch back. */
+static void test_switch_cancels_the_instance_start(void **state) {
+        ManagerFixture *x = *state;
+        _cleanup_free_ char *active = NULL;
+
+        start_running_instance_starting(x);
+        start_profile(x, "beta");
+        assert_true(manager_fixture_wait_unit(x, "unified@alpha.service", "deactivating", WAIT));
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StopUnit", "unified@alpha.service"), 1);
+        start_profile(x, "alpha");              /* the stale call of unified@alpha's ExecStart= */
+        active = manager_fixture_get_string(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ActiveProfile");
+        assert_string_equal(active, "beta");
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified@beta.service", "active", WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified@alpha.service", NULL, WAIT));
+        free(active);
+        active = manager_fixture_get_string(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ActiveProfile");
+        assert_string_equal(active, "beta");
+
+        /* Once the instance is stopped, starting alpha is a switch again. */
+        start_profile(x, "alpha");
+        free(active);
+        active = manager_fixture_get_string(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ActiveProfile");
+        assert_string_equal(active, "alpha");
+}
+
+/* The same for a stop: the stale StartProfile must not bring the profile back. */
+static void test_stop_cancels_the_instance_start(void **state) {
+        ManagerFixture *x = *state;
+        _cleanup_free_ char *active = NULL;
+
+        start_running_instance_starting(x);
+        call_s(x, "StopProfile", "");
+        start_profile(x, "alpha");
+        active = manager_fixture_get_string(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "ActiveProfile");
+        assert_string_equal(active, "");
+        assert_true(manager_fixture_wait_state(x, "inactive", WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified@alpha.service", NULL, WAIT));
+}
+
 static void test_stop_profile(void **state) {
         ManagerFixture *x = *state;
         _cleanup_free_ char *active = NULL;
@@ -302,6 +352,8 @@ static void test_bad_arguments(void **state) {
         expect_error(x, "ResetBreaker", "org.unified1.Error.NoSuchAgent", "s", "nobody");
         expect_error(x, "GetAgent", "org.unified1.Error.NoSuchAgent", "s", "nobody");
         assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        /* (Not while unified@alpha starts: that start would be cancelled, see below.) */
+        assert_true(manager_fixture_wait_unit(x, "unified@alpha.service", "active", WAIT));
 
         /* A switch waiting for its stops is not interrupted by another. */
         fake_systemd_set_stop_time(x->fake, 300 * USEC_PER_MSEC);
@@ -1335,6 +1387,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_start_profile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_switch_keeps_shared_agents, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_switch_cancels_the_instance_start, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stop_cancels_the_instance_start, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stop_profile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_instance_stop_echo, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
