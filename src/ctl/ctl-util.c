@@ -148,14 +148,20 @@ size_t ctl_columns_pick(const char *env, unsigned tty_columns) {
         return tty_columns > 0 ? tty_columns : SIZE_MAX;
 }
 
-const char *ctl_metrics_socket_problem(const char *active_state, const char *result) {
-        if (!streq_ptr(active_state, "failed"))
-                return NULL;
-        /* systemd's SOCKET_FAILURE_RESOURCES: socket(), bind() or listen() failed, most often
-         * EADDRINUSE because another program holds the port. */
-        if (streq_ptr(result, "resources"))
-                return "could not listen (the address is in use by another program, or not available)";
-        if (streq_ptr(result, "service-start-limit-hit") || streq_ptr(result, "trigger-limit-hit"))
-                return "stopped after its service failed to start too often";
-        return "failed";
+const char *ctl_metrics_problem(const char *socket_state, const char *socket_result, const char *service_state) {
+        if (streq_ptr(socket_state, "failed")) {
+                /* systemd's SOCKET_FAILURE_RESOURCES: socket(), bind() or listen() failed, most often
+                 * EADDRINUSE because another program holds the port. */
+                if (streq_ptr(socket_result, "resources"))
+                        return "could not listen (the address is in use by another program, or not available)";
+                /* The exporter failed on every connection until systemd gave up on both. */
+                if (streq_ptr(socket_result, "service-start-limit-hit") || streq_ptr(socket_result, "trigger-limit-hit"))
+                        return "stopped after " CTL_METRICS_SERVICE " failed to start too often";
+                return "failed";
+        }
+        /* The socket still listens and starts the exporter again on the next scrape, which may fail the
+         * same way: Prometheus sees the target down. */
+        if (streq_ptr(socket_state, "active") && streq_ptr(service_state, "failed"))
+                return CTL_METRICS_SERVICE " failed on its last start";
+        return NULL;
 }

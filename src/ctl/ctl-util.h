@@ -84,9 +84,12 @@ typedef struct CtlOutput {
         const char *ellipsis;   /* ends cells cut to fit */
 } CtlOutput;
 
-/* The socket unit the package listens for Prometheus with; `status` reports when it failed. */
+/* Prometheus scrapes the socket, which starts the exporter on a connection: `status` reports either
+ * failing. */
 #define CTL_METRICS_SOCKET "unified-metrics.socket"
+#define CTL_METRICS_SERVICE "unified-metricsd.service"
 
-/* What `status` says of the metrics socket, from systemd's ActiveState and the Socket's Result:
- * NULL when there is nothing to say (listening, or not in use), else why nothing listens, for people. */
-const char *ctl_metrics_socket_problem(const char *active_state, const char *result);
+/* What `status` says of the metrics endpoint, from systemd's ActiveState and Result of the socket and
+ * of the exporter's service: NULL when there is nothing to say (listening and the exporter not failed,
+ * or not in use), else what is wrong, for people. */
+const char *ctl_metrics_problem(const char *socket_state, const char *socket_result, const char *service_state);

@@ -732,6 +732,8 @@ typedef struct SocketInfo {
         char *active_state;
         char *result;
         char *listen;           /* the first address it listens on */
+        char *service_state;    /* the exporter's ActiveState and Result */
+        char *service_result;
 } SocketInfo;
 
 static void socket_info_done(SocketInfo *i) {
@@ -739,12 +741,36 @@ static void socket_info_done(SocketInfo *i) {
         free(i->active_state);
         free(i->result);
         free(i->listen);
+        free(i->service_state);
+        free(i->service_result);
         *i = (SocketInfo) {};
 }
 
-/* The metrics socket as systemd sees it (read-only calls to systemd itself: unifiedd does not own
- * the socket, and when its bind failed there may be no metrics process at all). A failure leaves
- * "info" as far as it got: status is about unifiedd first. */
+/* The exporter's state, if systemd has it loaded (an unloaded service has not failed). */
+static void metrics_service_get(sd_bus *bus, SocketInfo *info) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path;
+        int r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "GetUnit", &error, &reply, "s", CTL_METRICS_SERVICE);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &path);
+        if (r >= 0)
+                r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+                                               "ActiveState", &error, &info->service_state);
+        if (r >= 0)
+                r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path,
+                                               "org.freedesktop.systemd1.Service", "Result", &error,
+                                               &info->service_result);
+        if (r < 0)
+                log_debug_errno(r, "No state of %s (%s): %m", CTL_METRICS_SERVICE, strna(error.message));
+}
+
+/* The metrics socket and the exporter it starts as systemd sees them (read-only calls to systemd
+ * itself: unifiedd owns neither, and when the bind failed there may be no metrics process at all). A
+ * failure leaves "info" as far as it got: status is about unifiedd first. */
 static void metrics_socket_get(sd_bus *bus, SocketInfo *info) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -784,7 +810,7 @@ static void metrics_socket_get(sd_bus *bus, SocketInfo *info) {
         }
         if (r < 0)
                 log_debug_errno(r, "Failed to read %s's Result and Listen (%s): %m", CTL_METRICS_SOCKET,
-                                strna(error.message));
+                                strna(error.message));        metrics_service_get(bus, info);
 }
 
 static void json_metrics_socket(JsonWriter *w, const SocketInfo *m) {
@@ -804,23 +830,37 @@ static void json_metrics_socket(JsonWriter *w, const SocketInfo *m) {
         json_writer_string(w, m->result);
         json_writer_key(w, "listen");
         json_writer_string(w, m->listen);
+        json_writer_key(w, "service");
+        json_writer_string(w, CTL_METRICS_SERVICE);
+        json_writer_key(w, "service_active_state");
+        json_writer_string(w, m->service_state);
+        json_writer_key(w, "service_result");
+        json_writer_string(w, m->service_result);
         json_writer_key(w, "problem");
-        json_writer_string(w, ctl_metrics_socket_problem(m->active_state, m->result));
+        json_writer_string(w, ctl_metrics_problem(m->active_state, m->result, m->service_state));
         json_writer_object_end(w);
 }
 
-/* The "Metrics:" line of status: where Prometheus scrapes, or, loudly, why nothing listens there. */
+/* The "Metrics:" line of status: where Prometheus scrapes, or, loudly, why nothing answers there. */
 static void print_metrics_socket(const SocketInfo *m) {
-        const char *problem = ctl_metrics_socket_problem(m->active_state, m->result);
+        const char *problem = ctl_metrics_problem(m->active_state, m->result, m->service_state);
 
-        if (problem)
+        if (!problem) {
+                if (streq_ptr(m->active_state, "active"))
+                        printf("Metrics: %s (%s)\n", strna(m->listen), CTL_METRICS_SOCKET);
+        } else if (streq_ptr(m->result, "resources"))
                 printf("Metrics: %s %s: %s%s%s\n"
                        "         (journalctl -u %s; to move the port, see \"The metrics port is taken\" in\n"
                        "         /usr/share/doc/unified/runbook.md)\n",
                        CTL_METRICS_SOCKET, strna(m->active_state), problem, m->listen ? ", " : "",
                        strempty(m->listen), CTL_METRICS_SOCKET);
-        else if (streq_ptr(m->active_state, "active"))
-                printf("Metrics: %s (%s)\n", strna(m->listen), CTL_METRICS_SOCKET);
+        else
+                /* The exporter's own failure: its journal says why. */
+                printf("Metrics: %s %s: %s (%s)%s%s\n"
+                       "         (journalctl -u %s; see \"UnifiedMetricsTargetDown\" in\n"
+                       "         /usr/share/doc/unified/runbook.md)\n",
+                       CTL_METRICS_SOCKET, strna(m->active_state), problem, strna(m->service_result),
+                       m->listen ? ", " : "", strempty(m->listen), CTL_METRICS_SERVICE);
 }
 
 static int verb_status(sd_bus *bus, char **args) {
@@ -898,7 +938,7 @@ static int verb_status(sd_bus *bus, char **args) {
 
         if (!active) {
                 printf("No active profile (state %s).\n", strna(info.state));
-                if (ctl_metrics_socket_problem(metrics.active_state, metrics.result))
+                if (ctl_metrics_problem(metrics.active_state, metrics.result, metrics.service_state))
                         print_metrics_socket(&metrics);
                 return -CTL_EXIT_NOT_RUNNING;
         }

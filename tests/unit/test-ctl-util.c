@@ -233,13 +233,19 @@ static void test_table(void **state) {
         free(s);
 }
 
-static void test_metrics_socket_problem(void **state) {
-        assert_null(ctl_metrics_socket_problem("active", "success"));
-        assert_null(ctl_metrics_socket_problem("inactive", "success"));     /* not enabled: not our business */
-        assert_null(ctl_metrics_socket_problem(NULL, NULL));                 /* systemd did not answer */
-        assert_non_null(strstr(ctl_metrics_socket_problem("failed", "resources"), "in use"));
-        assert_non_null(strstr(ctl_metrics_socket_problem("failed", "service-start-limit-hit"), "too often"));
-        assert_string_equal(ctl_metrics_socket_problem("failed", "timeout"), "failed");
+static void test_metrics_problem(void **state) {
+        assert_null(ctl_metrics_problem("active", "success", "active"));
+        assert_null(ctl_metrics_problem("active", "success", "inactive"));  /* exited when idle */
+        assert_null(ctl_metrics_problem("inactive", "success", "inactive")); /* not enabled: not our business */
+        assert_null(ctl_metrics_problem("inactive", "success", "failed"));
+        assert_null(ctl_metrics_problem(NULL, NULL, NULL));                  /* systemd did not answer */
+        assert_non_null(strstr(ctl_metrics_problem("failed", "resources", "inactive"), "in use"));
+        assert_non_null(strstr(ctl_metrics_problem("failed", "service-start-limit-hit", "failed"),
+                               "unified-metricsd.service failed to start too often"));
+        assert_non_null(strstr(ctl_metrics_problem("failed", "trigger-limit-hit", NULL), "too often"));
+        assert_string_equal(ctl_metrics_problem("failed", "timeout", NULL), "failed");
+        assert_string_equal(ctl_metrics_problem("active", "success", "failed"),
+                            "unified-metricsd.service failed on its last start");
 }
 
 int main(void) {
@@ -253,7 +259,7 @@ int main(void) {
                 cmocka_unit_test(test_columns_pick),
                 cmocka_unit_test(test_pager_pick),
                 cmocka_unit_test(test_table),
-                cmocka_unit_test(test_metrics_socket_problem),
+                cmocka_unit_test(test_metrics_problem),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -315,4 +315,21 @@ test_status_shows_failed_metrics_socket() {
         systemctl reset-failed unified-metrics.socket
         assert_ok systemctl start unified-metrics.socket
         assert_eq null "$(unifiedctl status --json | jq -r '.metrics_socket.problem')" "no problem once it listens"
+
+        # The exporter fails on every connection: the socket starts it again for the connection still
+        # waiting until systemd gives up on both. Status names the exporter and its journal.
+        mkdir -p "/run/systemd/system/$service.d"
+        printf '[Service]\nExecStart=\nExecStart=/bin/false\n' >"/run/systemd/system/$service.d/50-test.conf"
+        systemctl daemon-reload
+        curl -s -m 2 -o /dev/null http://127.0.0.1:9000/metrics || true
+        wait_until 30 sh -c '[ "$(systemctl show -P ActiveState unified-metrics.socket)" = failed ]'
+        _rc unifiedctl --no-pager status >/dev/null
+        assert_match "Metrics: unified-metrics.socket failed: stopped after $service failed to start too often" \
+                "$(cat "$_OUT")" "status says the exporter failed"
+        assert_match "journalctl -u $service" "$(cat "$_OUT")" "and where to read why"
+        assert_eq failed "$(unifiedctl status --json | jq -r .metrics_socket.service_active_state)" "in JSON"
+        rm -rf "/run/systemd/system/$service.d"
+        systemctl daemon-reload
+        systemctl reset-failed unified-metrics.socket "$service"
+        assert_ok systemctl start unified-metrics.socket
 }
