@@ -28,16 +28,27 @@
 #define LISTEN_FD_NAME "metrics"
 /* A scrape waits this long for unifiedd at most (Prometheus' default scrape timeout is 10 s). */
 #define BUS_CALL_TIMEOUT_USEC (5 * USEC_PER_SEC)
+/* A page is collected at most once per this, per format: Prometheus scrapes every 15 s or so, and
+ * anything faster (two servers scraping together, a local user requesting in a loop) is answered with
+ * the page already made instead of costing unifiedd another GetManagedObjects. */
+#define PAGE_MAX_AGE_USEC (1 * USEC_PER_SEC)
 
 static const char *arg_listen = NULL;
 static const char *arg_textfile = NULL;
 static bool arg_textfile_set = false;
 static usec_t arg_exit_idle = 0;
 
+typedef struct Page {
+        char *body;
+        size_t size;
+        usec_t made;            /* CLOCK_MONOTONIC */
+} Page;
+
 typedef struct Exporter {
         sd_bus *bus;
         usec_t last_duration;   /* how long the previous scrape took */
         MetricsHttpd *httpd;
+        Page pages[_METRICS_FORMAT_MAX];
 } Exporter;
 
 static void help(void) {
@@ -167,7 +178,27 @@ static int exporter_render(Exporter *e, MetricsFormat fmt, char **ret, size_t *r
 }
 
 static int on_page(MetricsFormat fmt, char **ret_body, size_t *ret_size, char **ret_error, void *userdata) {
-        return exporter_render(userdata, fmt, ret_body, ret_size, ret_error);
+        Exporter *e = userdata;
+        Page *p = &e->pages[fmt];
+        usec_t t = now(CLOCK_MONOTONIC);
+        char *body;
+        size_t size;
+        int r;
+
+        if (!p->body || t - p->made >= PAGE_MAX_AGE_USEC) {
+                r = exporter_render(e, fmt, &body, &size, ret_error);
+                if (r < 0)
+                        return r; /* errors are not kept: the next scrape tries again */
+                free(p->body);
+                *p = (Page) { .body = body, .size = size, .made = t };
+        }
+        /* The server frees what it is given. */
+        *ret_body = malloc(p->size);
+        if (!*ret_body)
+                return -ENOMEM;
+        memcpy(*ret_body, p->body, p->size);
+        *ret_size = p->size;
+        return 0;
 }
 
 static int run_textfile(Exporter *e, const char *path) {
@@ -301,6 +332,8 @@ int main(int argc, char *argv[]) {
                 r = run_server(&e, &config);
 
         e.httpd = metrics_httpd_free(e.httpd);
+        for (size_t i = 0; i < ELEMENTSOF(e.pages); i++)
+                free(e.pages[i].body);
         e.bus = sd_bus_flush_close_unref(e.bus);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
