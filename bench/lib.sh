@@ -16,18 +16,14 @@ SRC_DIR=$(dirname "$BENCH_DIR")
 bench_die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 bench_host_log() { echo "[$(date -u +%T)] $*" >&2; }
 
-# bench_build_client BUILD_DIR OUT: pipelined-start, linked with the build tree's libunified.a (the
-# daemon's planner and serializer), for the VM's libc (the same Debian release as this host).
+# bench_build_client BUILD_DIR OUT: pipelined-start as the build tree built it (bench/meson.build links it
+# with the daemon's planner and serializer), stripped, for the VM's libc (the same Debian release as this
+# host). The benchmarks insist on an optimized tree, so this is an optimized client.
 bench_build_client() {
-        local build=$1 out=$2 cc=${CC:-cc}
-        [ -f "$build/src/libunified.a" ] || bench_die "$build/src/libunified.a missing: meson compile -C $build first"
-        # shellcheck disable=SC2046
-        "$cc" -std=gnu11 -O2 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror \
-                -I"$SRC_DIR" -I"$build" -I"$SRC_DIR/src/basic" -I"$SRC_DIR/src/profile" \
-                -I"$SRC_DIR/src/resilience" -I"$SRC_DIR/src/metrics" -I"$SRC_DIR/src/core" \
-                "$BENCH_DIR/pipelined-start.c" "$build/src/libunified.a" \
-                $(pkg-config --libs libsystemd yaml-0.1 libcgroup) -lm -s -o "$out" ||
-                bench_die "building pipelined-start failed"
+        local build=$1 out=$2
+        [ -x "$build/bench/pipelined-start" ] ||
+                bench_die "$build/bench/pipelined-start missing: meson compile -C $build first"
+        strip -o "$out" "$build/bench/pipelined-start" || bench_die "stripping pipelined-start failed"
 }
 
 # bench_build_first_byte OUT: bench/first-byte.c (libc only), the client of bench/lazy.

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The daemon's own configuration: /etc/unified/unified.conf plus drop-ins in
- * /etc/unified/unified.conf.d/\*.conf, systemd INI style. (Not "config.h": that name is the
+/* unified's configuration file: /etc/unified/unified.conf plus drop-ins in
+ * /etc/unified/unified.conf.d/\*.conf, systemd INI style. Its one section, [Metrics], is the
+ * exporter's: unified-metricsd is the only reader. (Not "config.h": that name is the
  * build's generated header, which files in this directory include.) */
 
 #include "diag.h"
