@@ -378,6 +378,12 @@ test_daemon_rss_with_tutoring_after_five_scrapes() {
         xpid=$(systemctl show -P MainPID unified-metricsd.service)
         echo "unifiedd: $(grep -E '^(VmRSS|RssAnon|RssFile|VmHWM):' "/proc/$pid/status" | tr -s ' \t\n' ' ')"
         echo "unified-metricsd: $(grep -E '^(VmRSS|RssAnon|RssFile|VmHWM):' "/proc/$xpid/status" | tr -s ' \t\n' ' ')"
+        # What VmRSS is made of: the proportional share (pages shared with other processes, such as
+        # libc's and libsystemd's, count in part) and the resident size of each file mapped.
+        echo "unifiedd: $(grep -E '^(Pss|Pss_Anon|Pss_File):' "/proc/$pid/smaps_rollup" | tr -s ' \t\n' ' ')"
+        awk '/^[0-9a-f]+-[0-9a-f]+ / { file = $6 } $1 == "Rss:" && file != "" { rss[file] += $2 }
+             END { for (f in rss) printf "unifiedd maps %6d kB of %s\n", rss[f], f }' "/proc/$pid/smaps" |
+                sort -k3,3nr | head -n 12
         rss=$(awk '$1 == "RssAnon:" { print $2 }' "/proc/$pid/status")
         assert_ok test "$rss" -le 2048
 }
