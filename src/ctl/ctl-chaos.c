@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -14,11 +15,13 @@
 #include "config.h"
 #include "ctl-chaos.h"
 #include "ctl-util.h"
+#include "json-writer.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "polkit-agent.h"
 #include "strv.h"
+#include "table.h"
 #include "time-util.h"
 
 #define BUS_NAME "org.unified1"
@@ -333,6 +336,81 @@ static int chaos_run(sd_bus *bus, char **args) {
         return report(&c);
 }
 
+/* The Manager's Faults property, as "systemctl list-jobs" shows jobs: what is still in flight, and
+ * why an undo is late (its detail). Read on demand: nothing is injected, no authorization needed. */
+static int chaos_list(sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        JsonWriter w;
+        uint64_t id;
+        const char *kind, *agent, *phase, *detail;
+        int r;
+
+        r = sd_bus_get_property(bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "Faults", &error, &reply,
+                                "a(tssss)");
+        if (r < 0)
+                return log_bus_error(&error, r, "Failed to read the faults in flight");
+
+        t = table_new("ID", "KIND", "AGENT", "PHASE", "DETAIL", NULL);
+        if (!t)
+                return log_oom();
+        if (arg_json) {
+                json_writer_init(&w, stdout, JSON_WRITER_PRETTY);
+                json_writer_array_begin(&w);
+        }
+        r = sd_bus_message_enter_container(reply, 'a', "(tssss)");
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the faults in flight: %m");
+        while ((r = sd_bus_message_read(reply, "(tssss)", &id, &kind, &agent, &phase, &detail)) > 0) {
+                char buf[sizeof("18446744073709551615")];
+
+                if (arg_json) {
+                        json_writer_object_begin(&w);
+                        json_writer_key(&w, "id");
+                        json_writer_unsigned(&w, id);
+                        json_writer_key(&w, "kind");
+                        json_writer_string(&w, kind);
+                        json_writer_key(&w, "agent");
+                        json_writer_string(&w, agent);
+                        json_writer_key(&w, "phase");
+                        json_writer_string(&w, phase);
+                        json_writer_key(&w, "detail");
+                        json_writer_string(&w, detail);
+                        json_writer_object_end(&w);
+                        continue;
+                }
+                (void) snprintf(buf, sizeof(buf), "%" PRIu64, id);
+                if (table_add_row(t, buf, kind, isempty(agent) ? NULL : agent, phase,
+                                  isempty(detail) ? NULL : detail) < 0)
+                        return log_oom();
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the faults in flight: %m");
+
+        if (arg_json) {
+                json_writer_array_end(&w);
+                r = json_writer_finish(&w);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write the list: %m");
+                return 0;
+        }
+        if (table_rows(t) > 0) {
+                struct winsize ws = {};
+
+                /* Fitted to the terminal as unifiedctl's other tables; $COLUMNS wins. */
+                if (isatty(STDOUT_FILENO))
+                        (void) ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+                table_print(t, stdout, arg_legend, ctl_columns_pick(getenv("COLUMNS"), ws.ws_col), "...");
+        }
+        if (arg_legend) {
+                if (table_rows(t) > 0)
+                        printf("\n");
+                printf("%zu fault%s in flight.\n", table_rows(t), table_rows(t) == 1 ? "" : "s");
+        }
+        return 0;
+}
+
 /* --- Command line -------------------------------------------------------------------------------- */
 
 bool ctl_chaos_is_verb(int argc, char *argv[]) {
@@ -345,10 +423,12 @@ static void help(void) {
                "Commands:\n"
                "  inject KIND [AGENT]      Inject one fault (kill, memory, partition, outage, cascade,\n"
                "                           stress) and wait for its outcome; no AGENT: one at random\n"
-               "  run [SCENARIO...]        Run scenarios (default: all six) and print the report\n\n"
+               "  run [SCENARIO...]        Run scenarios (default: all six) and print the report\n"
+               "  list                     List the faults in flight, with their phase\n\n"
                "Options:\n"
                "  -h --help                Show this help\n"
-               "     --json                Print the report as JSON (docs/chaos.md)\n"
+               "     --json                Print the report (or the list) as JSON (docs/chaos.md)\n"
+               "     --no-legend           list: no header and footer\n"
                "  -H --host=[USER@]HOST    Operate on a remote host (over ssh)\n"
                "     --no-ask-password     Do not ask for a password when authorization is needed\n"
                "     --rounds=N            run: run each scenario N times (default: 1)\n"
@@ -502,7 +582,7 @@ int ctl_chaos_main(int argc, char *argv[]) {
 
         /* argv[optind] is "chaos" (getopt moved the options in front). */
         if (optind + 1 >= argc) {
-                log_error("'chaos' takes a command: inject or run. See '%s chaos --help'.",
+                log_error("'chaos' takes a command: inject, run or list. See '%s chaos --help'.",
                           program_invocation_short_name);
                 return CTL_EXIT_USAGE;
         }
@@ -513,13 +593,17 @@ int ctl_chaos_main(int argc, char *argv[]) {
                         log_error("'chaos inject' takes a fault kind and at most an agent name.");
                         return CTL_EXIT_USAGE;
                 }
-        } else if (streq(argv[optind + 1], "run")) {
+        } else if (streq(argv[optind + 1], "run") || streq(argv[optind + 1], "list")) {
                 if (arg_no_block) {
                         log_error("--no-block only applies to 'chaos inject'.");
                         return CTL_EXIT_USAGE;
                 }
+                if (streq(argv[optind + 1], "list") && n > 0) {
+                        log_error("'chaos list' takes no arguments.");
+                        return CTL_EXIT_USAGE;
+                }
         } else {
-                log_error("Unknown chaos command '%s': inject or run.", argv[optind + 1]);
+                log_error("Unknown chaos command '%s': inject, run or list.", argv[optind + 1]);
                 return CTL_EXIT_USAGE;
         }
 
@@ -533,7 +617,12 @@ int ctl_chaos_main(int argc, char *argv[]) {
         }
         (void) sd_bus_set_allow_interactive_authorization(bus, arg_ask_password);
 
-        r = streq(argv[optind + 1], "inject") ? chaos_inject(bus, args) : chaos_run(bus, args);
+        if (streq(argv[optind + 1], "inject"))
+                r = chaos_inject(bus, args);
+        else if (streq(argv[optind + 1], "run"))
+                r = chaos_run(bus, args);
+        else
+                r = chaos_list(bus);
         if (r >= 0)
                 return CTL_EXIT_SUCCESS;
         if (r == -CTL_EXIT_FAILURE || r == -CTL_EXIT_USAGE || r == -CTL_EXIT_NOT_RUNNING ||

@@ -1221,6 +1221,7 @@ static void help(void) {
                "  reset-breaker AGENT      Close an agent's circuit breaker\n"
                "  open-breaker AGENT       Open an agent's circuit breaker\n"
                "  chaos inject|run ...     Inject faults and measure recovery ('chaos --help')\n"
+               "  chaos list               List the faults in flight\n"
                "  show PROFILE|FILE        Show a resolved profile (offline)\n"
                "  dot PROFILE|FILE         The agents and their requires as a graphviz digraph\n"
                "  export kubernetes PROFILE|FILE\n"

@@ -61,5 +61,5 @@ complete -c unifiedctl -n "__fish_seen_subcommand_from show dot validate" -F
 complete -c unifiedctl -n "__fish_seen_subcommand_from restart reset-breaker open-breaker" -a '(__unifiedctl_agents)'
 complete -c unifiedctl -n "__fish_seen_subcommand_from export; and not __fish_seen_subcommand_from kubernetes" -a kubernetes
 complete -c unifiedctl -n "__fish_seen_subcommand_from kubernetes" -a '(__unifiedctl_profiles)' -F
-complete -c unifiedctl -n "__fish_seen_subcommand_from chaos; and not __fish_seen_subcommand_from inject run" -a 'inject run'
+complete -c unifiedctl -n "__fish_seen_subcommand_from chaos; and not __fish_seen_subcommand_from inject run list" -a 'inject run list'
 complete -c unifiedctl -n "__fish_seen_subcommand_from inject run" -a 'kill memory partition outage cascade stress'

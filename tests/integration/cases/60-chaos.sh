@@ -148,18 +148,26 @@ test_stress_keeps_its_bound() {
 }
 
 test_fault_is_undone_after_the_daemon_is_killed() {
-        local unit=unified-student-model.service max pid
+        local unit=unified-student-model.service max pid out
         max=$(unit_prop $unit MemoryMax)
         # A limit well above what the agent uses: it is squeezed but not killed, for a minute.
         assert_ok "${CTL[@]}" chaos inject memory student-model --limit 48M --duration 60s --no-block
         wait_until 10 prop_is $unit MemoryMax 50331648
         assert_match 'fault-[0-9]+' "$(ls /run/unified/faults/)" "the fault is recorded"
+        # Anyone may list the faults in flight (the Manager's Faults property).
+        out=$(as_user unifiedctl chaos list)
+        echo "$out"
+        assert_match '[0-9]+ +memory +student-model +active' "$out" "chaos list"
+        assert_match '1 fault in flight\.' "$out" "chaos list's footer"
+        assert_eq "memory student-model active" \
+                "$(as_user unifiedctl --json chaos list | jq -r '.[] | "\(.kind) \(.agent) \(.phase)"')" "chaos list --json"
         pid=$(unit_prop unified.service MainPID)
         kill -KILL "$pid"
         wait_until 60 sh -c "[ \"\$(systemctl show -P MainPID unified.service)\" != $pid ] && [ \"\$(systemctl show -P MainPID unified.service)\" != 0 ]"
         wait_until 30 prop_is $unit MemoryMax "$max"
         wait_until 10 sh -c '! ls /run/unified/faults/ | grep -q "^fault-"'
         assert_eq "$(( max ))" "$(cgroup_file $unit memory.max)" "memory.max restored in cgroupfs"
+        assert_eq "0 faults in flight." "$(unifiedctl chaos list)" "chaos list after the undo"
         wait_until 60 state_is running
 }
 
