@@ -778,10 +778,12 @@ static int append_string_property(sd_bus_message *m, const char *name, const cha
 /* StartTransientUnit(NAME.timer) with NAME.service as its auxiliary unit, as `systemd-run --on-calendar=`
  * builds it (systemd's src/run/run.c). The timer fires once, CHAOS_REVERT_MARGIN after the hold ends, and
  * goes away once elapsed or stopped. It is an absolute calendar time, not OnActiveSec=: systemd (257 at
- * least) counts OnActiveSec= again from a daemon-reload, and masking the daemon is one; the service runs `systemctl set-property --runtime UNIT` with the
- * kind's old values, the same SetUnitProperties call as the daemon's undo, so a timer that fires after that
- * undo changes nothing. It only runs while the fault's record exists: the daemon removes the record once
- * systemd confirmed its own undo, and a record outlives a daemon that was killed. */
+ * least) counts OnActiveSec= again from a daemon-reload, and masking the daemon is one.
+ *
+ * The service runs `systemctl set-property --runtime UNIT` with the kind's old values, the same
+ * SetUnitProperties call as the daemon's undo, so a timer that fires after that undo changes nothing.
+ * It only runs while the fault's record exists: the daemon removes the record once systemd confirmed
+ * its own undo, and a record outlives a daemon that was killed. */
 static int fault_revert_message(Fault *f, char **args, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *timer = NULL, *service = NULL, *description = NULL;
@@ -1581,7 +1583,8 @@ static int parse_options(sd_bus_message *msg, FaultOptions *o, sd_bus_error *err
                         if (r < 0)
                                 return r;
                         if (i < 1 || i >= NSIG)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32 ".", i);
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Invalid signal %" PRIi32 ".", i);
                         o->signal = i;
                 } else if (streq(key, "timeout") && streq(contents, "t")) {
                         r = sd_bus_message_read(msg, "t", &o->timeout);

@@ -342,7 +342,7 @@ const char *manager_active_profile_name(const Manager *m) {
         return m->active ? m->active->name : "";
 }
 
-uint32_t manager_count_active_agents(const Manager *m) {
+static uint32_t manager_count_active_agents(const Manager *m) {
         uint32_t n = 0;
 
         for (size_t i = 0; i < m->n_agents; i++)

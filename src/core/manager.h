@@ -139,7 +139,6 @@ void manager_queue_state_update(Manager *m);
 void manager_switch_stop_sent(Manager *m, const char *job);
 
 const char *manager_active_profile_name(const Manager *m);
-uint32_t manager_count_active_agents(const Manager *m);
 
 /* Whether "name" may name a profile or agent: [A-Za-z0-9_.-], 1..64 characters, no leading '.'. */
 bool manager_name_is_valid(const char *name);
