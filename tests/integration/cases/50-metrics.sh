@@ -200,6 +200,7 @@ test_exporter_is_unprivileged_and_the_daemon_has_no_network() {
         echo "GetManagedObjects carries the Manager: $n"
         out=$(systemd-analyze security --no-pager unified-metricsd.service | tail -n1)
         echo "$out"
+        logger -t security-score "$out"
         score=$(grep -oE '[0-9]+\.[0-9]+' <<<"$out" | head -n1)
         assert_ok lt "$score" 2.01
         out=$(systemd-analyze security --no-pager unified.service | tail -n1)
@@ -365,7 +366,13 @@ test_grafana_dashboard_queries_return_data() {
 # libraries' pages (RssFile), shared with every other process that maps them. bench/metrics-split
 # compares it with the daemon that served HTTP.
 test_daemon_rss_with_tutoring_after_five_scrapes() {
-        local pid xpid rss i
+        local pid xpid rss i report
+        # Issue 16's figure is that of a daemon that has run tutoring: in the suite, the same daemon
+        # ran full and others before (what its heap once grew to stays mapped), so start a new one.
+        busctl call "${BUS[@]}" StopProfile s "" || true
+        wait_until 60 state_is inactive
+        systemctl restart unified.service
+        wait_until 30 busctl get-property "${BUS[@]}" State
         busctl call "${BUS[@]}" StartProfile s tutoring
         wait_until 300 state_is running
         sleep 5
@@ -376,14 +383,19 @@ test_daemon_rss_with_tutoring_after_five_scrapes() {
         sleep 2
         pid=$(systemctl show -P MainPID unified.service)
         xpid=$(systemctl show -P MainPID unified-metricsd.service)
-        echo "unifiedd: $(grep -E '^(VmRSS|RssAnon|RssFile|VmHWM):' "/proc/$pid/status" | tr -s ' \t\n' ' ')"
-        echo "unified-metricsd: $(grep -E '^(VmRSS|RssAnon|RssFile|VmHWM):' "/proc/$xpid/status" | tr -s ' \t\n' ' ')"
         # What VmRSS is made of: the proportional share (pages shared with other processes, such as
-        # libc's and libsystemd's, count in part) and the resident size of each file mapped.
-        echo "unifiedd: $(grep -E '^(Pss|Pss_Anon|Pss_File):' "/proc/$pid/smaps_rollup" | tr -s ' \t\n' ' ')"
-        awk '/^[0-9a-f]+-[0-9a-f]+ / { file = $6 } $1 == "Rss:" && file != "" { rss[file] += $2 }
-             END { for (f in rss) printf "unifiedd maps %6d kB of %s\n", rss[f], f }' "/proc/$pid/smaps" |
-                sort -k3,3nr | head -n 12
+        # libc's and libsystemd's, count in part) and the resident size of each file mapped. Into the
+        # journal as well, since a passing case's output is not kept.
+        report=$(
+                echo "unifiedd: $(grep -E '^(VmRSS|RssAnon|RssFile|VmHWM):' "/proc/$pid/status" | tr -s ' \t\n' ' ')"
+                echo "unifiedd: $(grep -E '^(Pss|Pss_Anon|Pss_File):' "/proc/$pid/smaps_rollup" | tr -s ' \t\n' ' ')"
+                awk '/^[0-9a-f]+-[0-9a-f]+ / { file = $6 } $1 == "Rss:" && file != "" { rss[file] += $2 }
+                     END { for (f in rss) printf "unifiedd maps %6d kB of %s\n", rss[f], f }' "/proc/$pid/smaps" |
+                        sort -k3,3nr | head -n 12
+                echo "unified-metricsd: $(grep -E '^(VmRSS|RssAnon|RssFile|VmHWM):' "/proc/$xpid/status" | tr -s ' \t\n' ' ')"
+        )
+        echo "$report"
+        logger -t daemon-rss <<<"$report"
         rss=$(awk '$1 == "RssAnon:" { print $2 }' "/proc/$pid/status")
         assert_ok test "$rss" -le 2048
 }
