@@ -372,6 +372,26 @@ static int add_sandbox(UnitSpec *s, const Agent *a) {
         return add_strv(s, "SystemCallArchitectures", STRV_MAKE((char *) "native"));
 }
 
+int plan_agent_sandbox(const Agent *a, UnitSpec **ret) {
+        _cleanup_(unit_spec_freep) UnitSpec *s = NULL;
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        if (!a || !a->name)
+                return -EINVAL;
+        r = plan_unit_name(a->name, "service", &name);
+        if (r < 0)
+                return r;
+        r = unit_spec_new(name, &s);
+        if (r < 0)
+                return r;
+        r = add_sandbox(s, a);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
 static int add_service_exec(UnitSpec *s, const Agent *a) {
         UnitProperty *p;
         int r;

@@ -67,6 +67,10 @@ int plan_agent_from_unit(const char *unit, char **ret);
 int plan_agent_units(const Profile *profile, const Agent *a, const char *profile_name,
                      unsigned systemd_version, UnitSpec **ret_service, UnitSpec **ret_socket);
 
+/* The sandbox part of plan_agent_units()'s service alone, the same properties with the same values:
+ * what bench/sandbox-cost takes away and adds back one by one to measure what each costs at start. */
+int plan_agent_sandbox(const Agent *a, UnitSpec **ret);
+
 /* unified.slice's runtime properties for a profile (NULL: no profile, budgets cleared). The profile's
  * CPU budget is a share of the whole machine, hence "n_cpus". */
 int plan_slice(const Profile *p, unsigned n_cpus, UnitSpec **ret);

@@ -225,6 +225,37 @@ static void test_agent_lazy_and_relaxed(void **state) {
         assert_string_equal(unit_property_signature(x->type), "a(sbbs)");
 }
 
+/* plan_agent_sandbox() is exactly the service's sandbox: each of its properties is in the service with
+ * the same value, and the rest of the service (command, limits, runtime directory) is not in it. */
+static void test_agent_sandbox(void **state) {
+        _cleanup_(profile_freep) Profile *p = make_profile("core", LIMIT_UNSET, 0);
+        Agent *plain = make_agent("plain", NULL), *relaxed = make_agent("relaxed", NULL);
+
+        relaxed->sandbox.network = true;
+        relaxed->sandbox.private_devices = false;
+        relaxed->sandbox.user = strdup("www-data");
+        add(p, plain);
+        add(p, relaxed);
+
+        for (size_t i = 0; i < p->n_agents; i++) {
+                _cleanup_(unit_spec_freep) UnitSpec *svc = NULL, *sock = NULL, *sandbox = NULL;
+
+                assert_int_equal(plan_agent_units(p, p->agents[i], p->name, 252, &svc, &sock), 0);
+                assert_int_equal(plan_agent_sandbox(p->agents[i], &sandbox), 0);
+                assert_string_equal(sandbox->name, svc->name);
+                for (size_t j = 0; j < sandbox->n_properties; j++)
+                        assert_true(unit_property_equal(&sandbox->properties[j],
+                                                        get(svc, sandbox->properties[j].name)));
+                assert_non_null(get(sandbox, "SystemCallFilter"));
+                assert_non_null(get(sandbox, "ProtectSystem"));
+                assert_null(get(sandbox, "ExecStart"));
+                assert_null(get(sandbox, "MemoryMax"));
+                assert_null(get(sandbox, "RuntimeDirectory"));
+                assert_true(sandbox->n_properties < svc->n_properties);
+        }
+        assert_int_equal(plan_agent_sandbox(NULL, &(UnitSpec *) { NULL }), -EINVAL);
+}
+
 static void test_slice(void **state) {
         static const struct {
                 uint64_t memory, cpu;
@@ -386,6 +417,7 @@ int main(void) {
                 cmocka_unit_test(test_unit_names),
                 cmocka_unit_test(test_agent_service),
                 cmocka_unit_test(test_agent_lazy_and_relaxed),
+                cmocka_unit_test(test_agent_sandbox),
                 cmocka_unit_test(test_slice),
                 cmocka_unit_test(test_switch),
                 cmocka_unit_test(test_switch_from_and_to_nothing),
