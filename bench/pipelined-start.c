@@ -171,6 +171,30 @@ static bool print_property(FILE *f, const char *option, const UnitProperty *p) {
                         print_assignment(f, option, p->name, "yes");
                         return true;
                 }
+                if (streq(p->name, "CapabilityBoundingSet") || streq(p->name, "AmbientCapabilities")) {
+                        /* A mask: systemd takes capability numbers as well as names; empty is no
+                         * capability at all (a bare "0" would be CAP_CHOWN). */
+                        _cleanup_strv_free_ char **caps = NULL;
+                        _cleanup_free_ char *v = NULL;
+
+                        for (unsigned c = 0; c < 64; c++)
+                                if (p->t & (UINT64_C(1) << c)) {
+                                        snprintf(buf, sizeof buf, "%u", c);
+                                        if (strv_extend(&caps, buf) < 0)
+                                                abort();
+                                }
+                        v = strv_join(caps, " ");
+                        if (!v)
+                                abort();
+                        print_assignment(f, option, p->name, v);
+                        return true;
+                }
+                if (streq(p->name, "UMask")) {
+                        /* Octal in a unit file. */
+                        snprintf(buf, sizeof buf, "%04" PRIo64, p->t);
+                        print_assignment(f, option, p->name, buf);
+                        return true;
+                }
                 if (has_suffix(p->name, "USec")) {
                         _cleanup_free_ char *n = NULL;
 
@@ -205,6 +229,19 @@ static bool print_property(FILE *f, const char *option, const UnitProperty *p) {
                         print_assignment(f, option, n, p->strv[i + 1]);
                 }
                 return true;
+        case UNIT_PROPERTY_I32:
+                snprintf(buf, sizeof buf, "%" PRIi32, (int32_t) p->t);
+                print_assignment(f, option, p->name, buf);
+                return true;
+        case UNIT_PROPERTY_FILTER: {
+                /* "~" in front of a deny-list, as in a unit file. */
+                _cleanup_free_ char *l = strv_join(p->strv, " "), *v = NULL;
+
+                if (!l || asprintf(&v, "%s%s", p->b ? "" : "~", l) < 0)
+                        abort();
+                print_assignment(f, option, p->name, v);
+                return true;
+        }
         case UNIT_PROPERTY_EXEC:
                 return false;   /* the command line, printed last */
         default:
