@@ -8,7 +8,10 @@
  *
  * The calls go out through a window of FLOOR_WINDOW_DEFAULT (--window): dbus-daemon refuses a call once
  * a connection has 128 waiting for their reply, and bench/scale starts up to 1000 agents. The shipped
- * profiles (at most 78 calls) never fill it, so for them every call still goes out at once. */
+ * profiles (at most 78 calls) never fill it, so for them every call still goes out at once.
+ *
+ * --sandbox (bench/sandbox-cost) takes the planner's sandbox off the services, or all of it but the
+ * properties named, so that what each setting costs at start is measured on otherwise identical units. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -32,6 +35,17 @@
 
 /* Under the system bus's max_replies_per_connection (128), with room to spare. */
 #define FLOOR_WINDOW_DEFAULT 120u
+
+/* --sandbox: the services as planned, without the sandbox, or without it but for the names in
+ * arg_sandbox_keep. */
+typedef enum SandboxMode {
+        SANDBOX_DEFAULT,
+        SANDBOX_NONE,
+        SANDBOX_ONLY,
+} SandboxMode;
+
+static SandboxMode arg_sandbox = SANDBOX_DEFAULT;
+static char **arg_sandbox_keep = NULL;
 
 typedef struct Run {
         char **pending;         /* job paths still running */
@@ -294,6 +308,102 @@ static int print_slice(const UnitSpec *slice) {
         return 0;
 }
 
+/* The properties --sandbox takes off an agent's service: the planner's sandbox, and the runtime
+ * directory, which is a mkdir (and with DynamicUser= a chown) at every start. */
+static int sandbox_names(const Agent *a, char ***ret) {
+        _cleanup_(unit_spec_freep) UnitSpec *sandbox = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        r = plan_agent_sandbox(a, &sandbox);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < sandbox->n_properties; i++) {
+                r = strv_extend(&l, sandbox->properties[i].name);
+                if (r < 0)
+                        return r;
+        }
+        r = strv_extend(&l, "RuntimeDirectory");
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int apply_sandbox_mode(const Agent *a, UnitSpec *svc) {
+        _cleanup_strv_free_ char **names = NULL;
+        size_t k = 0;
+        int r;
+
+        if (arg_sandbox == SANDBOX_DEFAULT)
+                return 0;
+        r = sandbox_names(a, &names);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < svc->n_properties; i++) {
+                UnitProperty *p = &svc->properties[i];
+
+                if (strv_contains(names, p->name) && !strv_contains(arg_sandbox_keep, p->name)) {
+                        free(p->s);
+                        strv_free(p->strv);
+                        continue;
+                }
+                svc->properties[k++] = *p;
+        }
+        svc->n_properties = k;
+        return 0;
+}
+
+/* Every name --sandbox may vary for PROFILE's agents, in plan order: into *ret. */
+static int profile_sandbox_names(const Profile *p, char ***ret) {
+        _cleanup_strv_free_ char **all = NULL;
+        int r;
+
+        for (size_t i = 0; i < p->n_agents; i++) {
+                _cleanup_strv_free_ char **names = NULL;
+
+                r = sandbox_names(p->agents[i], &names);
+                if (r < 0)
+                        return r;
+                STRV_FOREACH(n, names)
+                        if (!strv_contains(all, *n)) {
+                                r = strv_extend(&all, *n);
+                                if (r < 0)
+                                        return r;
+                        }
+        }
+        *ret = TAKE_PTR(all);
+        return 0;
+}
+
+static int parse_sandbox(const char *s) {
+        _cleanup_free_ char *copy = NULL;
+        char *state = NULL;
+        int r;
+
+        if (streq(s, "default")) {
+                arg_sandbox = SANDBOX_DEFAULT;
+                return 0;
+        }
+        arg_sandbox_keep = strv_free(arg_sandbox_keep);
+        if (streq(s, "none")) {
+                arg_sandbox = SANDBOX_NONE;
+                return 0;
+        }
+        copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        for (char *w = strtok_r(copy, ",", &state); w; w = strtok_r(NULL, ",", &state)) {
+                r = strv_extend(&arg_sandbox_keep, w);
+                if (r < 0)
+                        return r;
+        }
+        if (!arg_sandbox_keep)
+                return -EINVAL;
+        arg_sandbox = SANDBOX_ONLY;
+        return 0;
+}
+
 static int systemd_version(sd_bus *bus, unsigned *ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *v = NULL;
@@ -307,12 +417,17 @@ static int systemd_version(sd_bus *bus, unsigned *ret) {
 }
 
 static void usage(void) {
-        printf("Usage: pipelined-start [--window N] [--print-systemd-run [--systemd-version N]] PROFILE\n"
+        printf("Usage: pipelined-start [--window N] [--sandbox MODE] [--print-systemd-run [--systemd-version N]] PROFILE\n"
+               "       pipelined-start --list-sandbox PROFILE\n"
                "  Starts PROFILE's units with pipelined StartTransientUnit calls (as unifiedd plans them),\n"
                "  at most N waiting for their reply at a time (default %u, under dbus-daemon's 128),\n"
                "  waits for every job, prints \"units N elapsed_us N\". With --print-systemd-run prints the\n"
                "  equivalent systemctl set-property + systemd-run lines instead (asking systemd for its version\n"
-               "  unless --systemd-version is given).\n", FLOOR_WINDOW_DEFAULT);
+               "  unless --systemd-version is given).\n"
+               "  --sandbox default|none|NAME[,NAME...]: the services as planned (default), without their\n"
+               "  sandbox and runtime directory (none), or without them but for the properties named.\n"
+               "  --list-sandbox prints the names --sandbox varies for PROFILE's agents, one a line.\n",
+               FLOOR_WINDOW_DEFAULT);
 }
 
 int main(int argc, char *argv[]) {
@@ -322,7 +437,7 @@ int main(int argc, char *argv[]) {
         _cleanup_(unit_spec_freep) UnitSpec *slice = NULL;
         _cleanup_free_ size_t *order = NULL;
         Run run = {};
-        bool print = false;
+        bool print = false, list_sandbox = false;
         unsigned version = 0, window = FLOOR_WINDOW_DEFAULT;
         uint64_t t0, t1;
         long n_cpus;
@@ -332,6 +447,8 @@ int main(int argc, char *argv[]) {
                 { "print-systemd-run", no_argument, NULL, 'p' },
                 { "systemd-version",   required_argument, NULL, 'v' },
                 { "window",            required_argument, NULL, 'w' },
+                { "sandbox",           required_argument, NULL, 's' },
+                { "list-sandbox",      no_argument, NULL, 'l' },
                 { "help",              no_argument, NULL, 'h' },
                 {}
         };
@@ -358,6 +475,17 @@ int main(int argc, char *argv[]) {
                         window = (unsigned) w;
                         break;
                 }
+                case 's':
+                        r = parse_sandbox(optarg);
+                        if (r < 0) {
+                                fprintf(stderr, "Bad --sandbox '%s': expected default, none or property names, comma-separated\n",
+                                        optarg);
+                                return EXIT_FAILURE;
+                        }
+                        break;
+                case 'l':
+                        list_sandbox = true;
+                        break;
                 case 'h':
                         usage();
                         return EXIT_SUCCESS;
@@ -374,6 +502,28 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "Failed to load profile %s: %s\n", argv[optind], strerror(-r));
                 return EXIT_FAILURE;
         }
+        if (list_sandbox || arg_sandbox == SANDBOX_ONLY) {
+                _cleanup_strv_free_ char **names = NULL;
+
+                r = profile_sandbox_names(p, &names);
+                if (r < 0) {
+                        fprintf(stderr, "Failed to plan: %s\n", strerror(-r));
+                        return EXIT_FAILURE;
+                }
+                if (list_sandbox) {
+                        STRV_FOREACH(n, names)
+                                puts(*n);
+                        return EXIT_SUCCESS;
+                }
+                /* A misspelt name would measure the bare units under another name. */
+                STRV_FOREACH(k, arg_sandbox_keep)
+                        if (!strv_contains(names, *k)) {
+                                fprintf(stderr, "--sandbox: %s is not a setting of %s's sandbox (see --list-sandbox)\n",
+                                        *k, argv[optind]);
+                                return EXIT_FAILURE;
+                        }
+        }
+
         n_cpus = sysconf(_SC_NPROCESSORS_ONLN);
         r = plan_slice(p, n_cpus > 0 ? (unsigned) n_cpus : 1, &slice);
         if (r >= 0)
@@ -397,6 +547,8 @@ int main(int argc, char *argv[]) {
                         _cleanup_(unit_spec_freep) UnitSpec *svc = NULL, *sock = NULL;
 
                         r = plan_agent_units(p, p->agents[order[i]], p->name, version, &svc, &sock);
+                        if (r >= 0)
+                                r = apply_sandbox_mode(p->agents[order[i]], svc);
                         if (r >= 0)
                                 r = print_systemd_run(svc, sock);
                 }
@@ -432,6 +584,8 @@ int main(int argc, char *argv[]) {
 
                 r = plan_agent_units(p, p->agents[order[i]], p->name, version, &svc, &sock);
                 if (r >= 0)
+                        r = apply_sandbox_mode(p->agents[order[i]], svc);
+                if (r >= 0)
                         r = systemd_start_transient_unit(client, sock ?: svc, sock ? svc : NULL,
                                                          &(SystemdCall) { .callback = on_reply, .userdata = &run });
                 if (r >= 0)
@@ -458,5 +612,6 @@ int main(int argc, char *argv[]) {
         printf("units %zu elapsed_us %" PRIu64 " failed %u\n", p->n_agents, t1 - t0, run.n_failed);
         strv_free(run.pending);
         strv_free(run.finished_early);
+        strv_free(arg_sandbox_keep);
         return run.n_failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -16,6 +16,8 @@ BENCH_IDLE_PROFILE=${BENCH_IDLE_PROFILE:-full}
 BENCH_METHODS=${BENCH_METHODS:-pipelined systemd-run daemon}
 
 declare -A bench_expect
+# Options for pipelined-start in front of the profile (guest/sandbox-cost.sh sets --sandbox MODE).
+bench_pipelined_args=()
 
 # The units that must be active once PROFILE is up: the service of every agent, the socket of a lazy one.
 bench_expected_units() {
@@ -130,7 +132,7 @@ bench_start_one() {
                 ;;
         pipelined)
                 t0=$(bench_now_us)
-                "$PIPELINED" "$profile" >>"$BENCH_OUT/bench.log" 2>&1 || rc=$?
+                "$PIPELINED" "${bench_pipelined_args[@]}" "$profile" >>"$BENCH_OUT/bench.log" 2>&1 || rc=$?
                 t1=$(bench_now_us)
                 ;;
         esac
