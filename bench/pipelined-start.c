@@ -11,7 +11,8 @@
  * profiles (at most 78 calls) never fill it, so for them every call still goes out at once.
  *
  * --sandbox (bench/sandbox-cost) takes the planner's sandbox off the services, or all of it but the
- * properties named, so that what each setting costs at start is measured on otherwise identical units. */
+ * properties named, so that what each setting costs at start is measured on otherwise identical units;
+ * --netns puts them all in one network namespace instead of one each. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -46,6 +47,9 @@ typedef enum SandboxMode {
 
 static SandboxMode arg_sandbox = SANDBOX_DEFAULT;
 static char **arg_sandbox_keep = NULL;
+/* --netns: NetworkNamespacePath= to this in place of PrivateNetwork=yes, the shared namespace issue 15
+ * weighs against one per agent. An experiment of the benchmark, not something the daemon does. */
+static const char *arg_netns = NULL;
 
 typedef struct Run {
         char **pending;         /* job paths still running */
@@ -330,27 +334,40 @@ static int sandbox_names(const Agent *a, char ***ret) {
         return 0;
 }
 
-static int apply_sandbox_mode(const Agent *a, UnitSpec *svc) {
+static int apply_sandbox_options(const Agent *a, UnitSpec *svc) {
         _cleanup_strv_free_ char **names = NULL;
         size_t k = 0;
         int r;
 
-        if (arg_sandbox == SANDBOX_DEFAULT)
-                return 0;
-        r = sandbox_names(a, &names);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < svc->n_properties; i++) {
-                UnitProperty *p = &svc->properties[i];
+        if (arg_sandbox != SANDBOX_DEFAULT) {
+                r = sandbox_names(a, &names);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < svc->n_properties; i++) {
+                        UnitProperty *p = &svc->properties[i];
 
-                if (strv_contains(names, p->name) && !strv_contains(arg_sandbox_keep, p->name)) {
-                        free(p->s);
-                        strv_free(p->strv);
-                        continue;
+                        if (strv_contains(names, p->name) && !strv_contains(arg_sandbox_keep, p->name)) {
+                                free(p->s);
+                                strv_free(p->strv);
+                                continue;
+                        }
+                        svc->properties[k++] = *p;
                 }
-                svc->properties[k++] = *p;
+                svc->n_properties = k;
         }
-        svc->n_properties = k;
+
+        /* --netns: one network namespace for every agent without network instead of one each. */
+        for (size_t i = 0; arg_netns && i < svc->n_properties; i++) {
+                UnitProperty *p = &svc->properties[i];
+                char *path;
+
+                if (!streq(p->name, "PrivateNetwork") || p->type != UNIT_PROPERTY_BOOL || !p->b)
+                        continue;
+                path = strdup(arg_netns);
+                if (!path)
+                        return -ENOMEM;
+                *p = (UnitProperty) { .name = "NetworkNamespacePath", .type = UNIT_PROPERTY_STRING, .s = path };
+        }
         return 0;
 }
 
@@ -417,7 +434,8 @@ static int systemd_version(sd_bus *bus, unsigned *ret) {
 }
 
 static void usage(void) {
-        printf("Usage: pipelined-start [--window N] [--sandbox MODE] [--print-systemd-run [--systemd-version N]] PROFILE\n"
+        printf("Usage: pipelined-start [--window N] [--sandbox MODE] [--netns PATH] [--print-systemd-run [--systemd-version N]]\n"
+               "                      PROFILE\n"
                "       pipelined-start --list-sandbox PROFILE\n"
                "  Starts PROFILE's units with pipelined StartTransientUnit calls (as unifiedd plans them),\n"
                "  at most N waiting for their reply at a time (default %u, under dbus-daemon's 128),\n"
@@ -426,6 +444,7 @@ static void usage(void) {
                "  unless --systemd-version is given).\n"
                "  --sandbox default|none|NAME[,NAME...]: the services as planned (default), without their\n"
                "  sandbox and runtime directory (none), or without them but for the properties named.\n"
+               "  --netns PATH: NetworkNamespacePath=PATH instead of PrivateNetwork=yes (a namespace shared by all).\n"
                "  --list-sandbox prints the names --sandbox varies for PROFILE's agents, one a line.\n",
                FLOOR_WINDOW_DEFAULT);
 }
@@ -449,6 +468,7 @@ int main(int argc, char *argv[]) {
                 { "window",            required_argument, NULL, 'w' },
                 { "sandbox",           required_argument, NULL, 's' },
                 { "list-sandbox",      no_argument, NULL, 'l' },
+                { "netns",             required_argument, NULL, 'n' },
                 { "help",              no_argument, NULL, 'h' },
                 {}
         };
@@ -485,6 +505,13 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'l':
                         list_sandbox = true;
+                        break;
+                case 'n':
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "Bad --netns '%s': expected an absolute path\n", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        arg_netns = optarg;
                         break;
                 case 'h':
                         usage();
@@ -548,7 +575,7 @@ int main(int argc, char *argv[]) {
 
                         r = plan_agent_units(p, p->agents[order[i]], p->name, version, &svc, &sock);
                         if (r >= 0)
-                                r = apply_sandbox_mode(p->agents[order[i]], svc);
+                                r = apply_sandbox_options(p->agents[order[i]], svc);
                         if (r >= 0)
                                 r = print_systemd_run(svc, sock);
                 }
@@ -584,7 +611,7 @@ int main(int argc, char *argv[]) {
 
                 r = plan_agent_units(p, p->agents[order[i]], p->name, version, &svc, &sock);
                 if (r >= 0)
-                        r = apply_sandbox_mode(p->agents[order[i]], svc);
+                        r = apply_sandbox_options(p->agents[order[i]], svc);
                 if (r >= 0)
                         r = systemd_start_transient_unit(client, sock ?: svc, sock ? svc : NULL,
                                                          &(SystemdCall) { .callback = on_reply, .userdata = &run });
