@@ -8,6 +8,8 @@
 #   bare   no sandbox (--sandbox none): the planner's sandbox and RuntimeDirectory= taken off
 #   NAME   bare plus that one setting as the planner sets it (--sandbox NAME), or a group of them
 #   full   the services exactly as unifiedd sends them (--sandbox default)
+#   shared-netns  full, but all agents without network in one network namespace (NetworkNamespacePath=
+#          of a namespace made here) instead of one each (PrivateNetwork=): the option issue 15 weighs
 # Timing and CPU accounting are bench/start-profile's (this file is inlined after guest/start-profile.sh
 # and calls its bench_start_one: a quiet guest before each start, end point the last unit's
 # ActiveEnterTimestamp, everything stopped and reset after). The very first start after boot is of
@@ -20,6 +22,7 @@ BENCH_VARIANTS=${BENCH_VARIANTS:-}
 BENCH_BUDGET=${BENCH_BUDGET:-1200}
 BENCH_PROFILE=sandbox-cost
 BENCH_PROFILE_DIR=/etc/unified/profiles
+BENCH_NETNS=/run/unified-bench/agents.netns
 
 # Settings measured together (--sandbox arguments). Companions: SystemCallErrorNumber=,
 # AmbientCapabilities= and ProcSubset= mean nothing without the setting before them. Groups, so that
@@ -69,7 +72,7 @@ bench_sandbox_profile() {
         }' >"$BENCH_PROFILE_DIR/$BENCH_PROFILE.yaml"
 }
 
-# The variants in plan order: bare, each setting or group, full.
+# The variants in plan order: bare, each setting or group, full, shared-netns.
 bench_sandbox_variants() {
         local names name g m members
         local -A seen=()
@@ -98,21 +101,39 @@ bench_sandbox_variants() {
                 echo "$members"
         done
         echo full
+        echo shared-netns
 }
 
-bench_sandbox_arg() {
+# pipelined-start's options for a variant, one a line.
+bench_sandbox_args() {
         case $1 in
-        bare) echo none ;;
-        full) echo default ;;
-        *) echo "$1" ;;
+        bare) printf '%s\n' --sandbox none ;;
+        full) printf '%s\n' --sandbox default ;;
+        shared-netns) printf '%s\n' --sandbox default --netns "$BENCH_NETNS" ;;
+        *) printf '%s\n' --sandbox "$1" ;;
         esac
+}
+
+# The network namespace of shared-netns: made once, loopback up as systemd brings it up in a
+# PrivateNetwork= namespace, kept until the VM goes.
+bench_sandbox_netns() {
+        [ ! -e "$BENCH_NETNS" ] || return 0
+        mkdir -p "${BENCH_NETNS%/*}"
+        touch "$BENCH_NETNS"
+        if ! unshare --net="$BENCH_NETNS" true 2>>"$BENCH_OUT/bench.log"; then
+                # Its starts then fail, and show as failed runs.
+                bench_log "shared-netns: no namespace at $BENCH_NETNS (the line above)"
+                return 0
+        fi
+        nsenter --net="$BENCH_NETNS" ip link set lo up 2>>"$BENCH_OUT/bench.log" ||
+                bench_log "shared-netns: loopback left down (no ip here?)"
 }
 
 # bench_sandbox_start VARIANT RUN: one timed start of the 77 units, then everything stopped and reset.
 bench_sandbox_start() {
         local load elapsed status cmd
         # shellcheck disable=SC2034 # read by bench_start_one (guest/start-profile.sh)
-        bench_pipelined_args=(--sandbox "$(bench_sandbox_arg "$1")")
+        mapfile -t bench_pipelined_args < <(bench_sandbox_args "$1")
         load=$(bench_guest_load)
         read -r elapsed _ status cmd < <(bench_start_one pipelined "$BENCH_PROFILE" "$1/$2")
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$(wc -w <<<"${bench_expect[$BENCH_PROFILE]}")" "$elapsed" \
@@ -122,8 +143,9 @@ bench_sandbox_start() {
 }
 
 # pipelined-start --print-systemd-run (bench/start-profile's systemd-run loop, and the unit list of every
-# benchmark) in unit-file syntax for the sandbox's masks and filters: one agent of full's line started
-# with systemd-run, and what systemd made of the keys whose syntax differs from their D-Bus value.
+# benchmark) in unit-file syntax for the sandbox's masks and filters: the first agent's line, whole
+# sandbox, started with systemd-run, and what systemd made of the keys whose syntax differs from their
+# D-Bus value.
 bench_sandbox_check_systemd_run() {
         local line got want='AmbientCapabilities= CapabilityBoundingSet= SystemCallErrorNumber=1 UMask=0077'
         line=$("$PIPELINED" --print-systemd-run "$BENCH_PROFILE" | sed -n 2p)
@@ -132,7 +154,7 @@ bench_sandbox_check_systemd_run() {
                 return 0
         fi
         got=$(systemctl show -p AmbientCapabilities -p CapabilityBoundingSet -p SystemCallErrorNumber -p UMask \
-                unified-sleeper-01.service | sort | tr '\n' ' ')
+                unified-sleeper-01.service | sort | tr '\n' ' ') || true
         if [ "${got% }" = "$want" ]; then
                 bench_log "systemd-run check: ok ($want)"
         else
@@ -142,7 +164,7 @@ bench_sandbox_check_systemd_run() {
 }
 
 bench_sandbox_main() {
-        local variants v run k n t_end skipped=0
+        local variants args v run k n t_end skipped=0
         mkdir -p "$BENCH_OUT"
         printf 'variant\trun\tunits\telapsed_ms\tstatus\tguest_loadavg_before\n' >"$BENCH_OUT/sandbox-cost.tsv"
         printf 'profile\tmethod\trun\tpid1_cpu_ms\tdbus_cpu_ms\tunifiedd_cpu_ms\tguest_busy_ms\n' >"$BENCH_OUT/cpu.tsv"
@@ -164,7 +186,8 @@ bench_sandbox_main() {
         # What each variant sends (the first agent's service, systemd-run syntax); pipelined-start
         # refuses a name that is not a setting of the sandbox here, before any VM time goes into starts.
         for v in "${variants[@]}"; do
-                if ! "$PIPELINED" --sandbox "$(bench_sandbox_arg "$v")" --print-systemd-run "$BENCH_PROFILE" \
+                mapfile -t args < <(bench_sandbox_args "$v")
+                if ! "$PIPELINED" "${args[@]}" --print-systemd-run "$BENCH_PROFILE" \
                         >"$BENCH_BIN/units.sh" 2>>"$BENCH_OUT/bench.log"; then
                         bench_log "variant $v cannot be planned (the line above)"
                         return 1
@@ -175,6 +198,9 @@ bench_sandbox_main() {
         bench_clean
 
         bench_sandbox_start full first
+        if [[ " ${variants[*]} " == *" shared-netns "* ]]; then
+                bench_sandbox_netns
+        fi
         t_end=$(( $(date +%s) + BENCH_BUDGET ))
         for run in $(seq 1 "$BENCH_RUNS"); do
                 # Each round starts at another place in the list, so that no variant always runs early
