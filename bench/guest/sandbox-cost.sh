@@ -20,6 +20,7 @@
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_VARIANTS=${BENCH_VARIANTS:-}
 BENCH_BUDGET=${BENCH_BUDGET:-1200}
+BENCH_UNTIL=${BENCH_UNTIL:-0}   # epoch seconds: no start begins later (0: no such limit)
 BENCH_PROFILE=sandbox-cost
 BENCH_PROFILE_DIR=/etc/unified/profiles
 BENCH_NETNS=/run/unified-bench/agents.netns
@@ -202,19 +203,23 @@ bench_sandbox_main() {
                 bench_sandbox_netns
         fi
         t_end=$(( $(date +%s) + BENCH_BUDGET ))
+        if [ "$BENCH_UNTIL" -gt 0 ] && [ "$BENCH_UNTIL" -lt "$t_end" ]; then
+                t_end=$BENCH_UNTIL
+        fi
+        bench_log "no start begins after $(date -u -d "@$t_end" +%T) UTC"
         for run in $(seq 1 "$BENCH_RUNS"); do
                 # Each round starts at another place in the list, so that no variant always runs early
                 # or late (the host's load drifts over the rounds).
                 for k in "${!variants[@]}"; do
                         v=${variants[$(( (k + (run - 1) * ${#variants[@]} / BENCH_RUNS) % ${#variants[@]} ))]}
                         if [ "$(date +%s)" -ge "$t_end" ]; then
-                                bench_log "budget of $BENCH_BUDGET s spent: $v run $run not started"
+                                bench_log "time is up: $v run $run not started"
                                 skipped=$((skipped + 1))
                                 continue
                         fi
                         bench_sandbox_start "$v" "$run"
                 done
         done
-        bench_log "done; $skipped starts left out for the budget"
+        bench_log "done; $skipped starts left out, out of time"
         bench_sandbox_check_systemd_run
 }
