@@ -41,7 +41,7 @@ static const ChaosKind all_scenarios[] = {
         CHAOS_KIND_STRESS,
 };
 
-static bool arg_json = false;
+static CtlJson arg_json = CTL_JSON_OFF;
 static bool arg_legend = true;
 static bool arg_ask_password = true;
 static const char *arg_host = NULL;
@@ -256,7 +256,7 @@ static int report(const Collector *c) {
         if (r < 0)
                 return log_oom();
         if (arg_json)
-                r = chaos_report_write_json(&s, c->results, c->n_results, stdout, false);
+                r = chaos_report_write_json(&s, c->results, c->n_results, stdout, arg_json == CTL_JSON_PRETTY);
         else
                 r = chaos_report_write_table(&s, stdout);
         if (r < 0)
@@ -356,7 +356,7 @@ static int chaos_list(sd_bus *bus) {
         if (!t)
                 return log_oom();
         if (arg_json) {
-                json_writer_init(&w, stdout, JSON_WRITER_PRETTY);
+                json_writer_init(&w, stdout, arg_json == CTL_JSON_PRETTY ? JSON_WRITER_PRETTY : 0);
                 json_writer_array_begin(&w);
         }
         r = sd_bus_message_enter_container(reply, 'a', "(tssss)");
@@ -427,7 +427,8 @@ static void help(void) {
                "  list                     List the faults in flight, with their phase\n\n"
                "Options:\n"
                "  -h --help                Show this help\n"
-               "     --json                Print the report (or the list) as JSON (docs/chaos.md)\n"
+               "     --json[=MODE]         Print the report (or the list) as JSON (docs/chaos.md):\n"
+               "                           pretty (the default), short or off\n"
                "     --no-legend           list: no header and footer\n"
                "  -H --host=[USER@]HOST    Operate on a remote host (over ssh)\n"
                "     --no-ask-password     Do not ask for a password when authorization is needed\n"
@@ -468,7 +469,7 @@ static int parse_argv(int argc, char *argv[]) {
         };
         static const struct option options[] = {
                 { "help",             no_argument,       NULL, 'h'                  },
-                { "json",             no_argument,       NULL, ARG_JSON             },
+                { "json",             optional_argument, NULL, ARG_JSON             },
                 { "no-legend",        no_argument,       NULL, ARG_NO_LEGEND        },
                 { "host",             required_argument, NULL, 'H'                  },
                 { "no-ask-password",  no_argument,       NULL, ARG_NO_ASK_PASSWORD  },
@@ -495,7 +496,12 @@ static int parse_argv(int argc, char *argv[]) {
                         help();
                         return 0;
                 case ARG_JSON:
-                        arg_json = true;
+                        r = ctl_json_from_string(optarg);
+                        if (r < 0) {
+                                log_error("Invalid --json '%s': expected pretty, short or off.", optarg);
+                                return -EINVAL;
+                        }
+                        arg_json = (CtlJson) r;
                         break;
                 case ARG_NO_LEGEND:
                         arg_legend = false;
