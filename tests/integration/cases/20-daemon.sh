@@ -207,6 +207,7 @@ test_instance_unit_is_hardened() {
         local out
         out=$(systemd-analyze security --no-pager unified@core.service | tail -n1)
         echo "$out"
+        logger -t security-score "$out"
         assert_match 'exposure level for unified@core.service: (0\.[0-9]|1\.[0-9]|2\.0) ' "$out" \
                 "systemd-analyze security rating of unified@core.service (issue 15: <= 2.0)"
 }
@@ -219,6 +220,73 @@ test_unprivileged_user_reads_but_cannot_start() {
         out=$(as_user busctl call "${BUS[@]}" StartProfile s core 2>&1) && _lib_fail "unprivileged StartProfile succeeded"
         assert_match '(denied|not authorized|Interactive authentication required|Access)' "$out" "error for an unprivileged StartProfile"
         assert_eq inactive "$(mgr State)" "state after the refused call"
+}
+
+# Issue 15: a local user floods unifiedd with calls whose polkit checks are slow (a rules file makes
+# every decision on unified's actions take a second) while root starts a profile. The daemon bounds
+# the checks in flight (16 per user, 64 in all) and refuses the excess at once with
+# org.freedesktop.DBus.Error.LimitsExceeded, so its own calls to systemd never meet the bus's limit on
+# pending replies: the profile comes up with every breaker closed. And callers that hang up before
+# their answer leave nothing behind: the daemon's memory after 1,600 of them is within 0.5 MiB.
+hung_up_calls() {
+        as_user sh -c "seq $1 | xargs -P 4 -I{} busctl call --expect-reply=no org.unified1 /org/unified1 \
+                org.unified1.Manager StartProfile s core"
+}
+
+test_unprivileged_flood_with_slow_polkit() {
+        local pid before after t0 t1 out a flood log=/run/itest-flood.log refused denied
+        cat >/etc/polkit-1/rules.d/00-itest-slow.rules <<'RULES'
+polkit.addRule(function(action, subject) {
+        if (action.id.indexOf("org.unified1.") == 0) {
+                polkit.spawn(["/bin/sleep", "1"]);
+                return polkit.Result.NO;
+        }
+});
+RULES
+        systemctl restart polkit.service
+        stop_and_wait
+        # The rules apply: an unprivileged call is refused, after a second.
+        t0=$(date +%s%N)
+        out=$(as_user busctl call "${BUS[@]}" StartProfile s core 2>&1) && _lib_fail "unprivileged StartProfile succeeded"
+        t1=$(date +%s%N)
+        echo "one slow refusal: $(( (t1 - t0) / 1000000 )) ms: $out"
+        [ $(( (t1 - t0) / 1000000 )) -ge 1000 ] || _lib_fail "the slow polkit rule did not apply"
+
+        # Callers that wait for their answer, 40 at a time, while root starts core.
+        as_user sh -c 'seq 160 | xargs -P 40 -I{} busctl call org.unified1 /org/unified1 \
+                org.unified1.Manager StartProfile s core; true' >"$log" 2>&1 &
+        flood=$!
+        sleep 3
+        start_and_wait core
+        assert_eq running "$(mgr State)" "state of core during the flood"
+        for a in $(profile_agents core); do
+                assert_eq closed "$(obj_prop "$(agent_path "$a")" org.unified1.Agent Breaker)" "breaker of $a"
+        done
+        wait "$flood"
+        refused=$(grep -c 'Too many authorization checks in flight' "$log" || true)
+        denied=$(grep -c 'Access denied' "$log" || true)
+        echo "160 waiting callers: $refused refused for the bound at once, $denied denied by polkit; all answers:"
+        sed -E 's/\([0-9]+ in all/(N in all/' "$log" | sort | uniq -c | tee >(logger -t itest-flood)
+        [ "$refused" -ge 1 ] || _lib_fail "no call was refused for the bound"
+        [ "$denied" -ge 1 ] || _lib_fail "no call got polkit's answer"
+        ! grep -qiE 'disconnected|no reply|not provided' "$log" || _lib_fail "the daemon failed to answer"
+
+        # Callers that hang up (polkitd then answers for a name that is gone): a first round, so that
+        # what the allocator keeps after a flood is in "before"; then 1,600.
+        pid=$(unit_prop unified.service MainPID)
+        hung_up_calls 400
+        sleep 20
+        before=$(awk '$1 == "RssAnon:" { print $2 }' "/proc/$pid/status")
+        hung_up_calls 1600
+        sleep 20
+        after=$(awk '$1 == "RssAnon:" { print $2 }' "/proc/$pid/status")
+        echo "unifiedd RssAnon: $before kB before, $after kB after 1600 hung-up callers"
+        assert_eq "$pid" "$(unit_prop unified.service MainPID)" "daemon PID"
+        assert_eq running "$(mgr State)" "state of core after the floods"
+        [ $((after - before)) -le 512 ] || _lib_fail "unifiedd grew by $((after - before)) kB"
+        rm -f /etc/polkit-1/rules.d/00-itest-slow.rules "$log"
+        systemctl restart polkit.service
+        stop_and_wait
 }
 
 test_sigkill_keeps_agents() {
@@ -306,11 +374,16 @@ test_log_level_at_runtime() {
         assert_eq "$pid" "$(unit_prop unified.service MainPID)" "daemon PID"
 }
 
+# Issue 15's target for the root daemon's unit: <= 1.2 (it was 1.6 while it served HTTP itself).
+# The rating goes into the journal (a passing case's output is not kept): docs/security.md quotes it.
 test_service_is_hardened() {
-        local out
+        local out score
         out=$(systemd-analyze security --no-pager unified.service | tail -n1)
         echo "$out"
-        assert_match 'exposure level for unified.service: [0-9.]+ (OK|SAFE|PERFECT)' "$out" "systemd-analyze security rating"
+        logger -t security-score "$out"
+        score=$(sed -nE 's/.*exposure level for unified\.service: ([0-9.]+).*/\1/p' <<<"$out")
+        assert_match '^[0-9.]+$' "$score" "exposure level of unified.service"
+        awk -v s="$score" 'BEGIN { exit !(s <= 1.2) }' || _lib_fail "unified.service's exposure $score is above 1.2"
 }
 
 # The agents' default sandbox (plan.c's add_sandbox()) as systemd rates it: memory-store has nothing
