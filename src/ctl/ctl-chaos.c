@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -17,6 +16,7 @@
 #include "ctl-util.h"
 #include "json-writer.h"
 #include "log.h"
+#include "pager.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "polkit-agent.h"
@@ -41,8 +41,15 @@ static const ChaosKind all_scenarios[] = {
         CHAOS_KIND_STRESS,
 };
 
-static CtlJson arg_json = CTL_JSON_OFF;
-static bool arg_legend = true;
+/* How "list" and the reports print: as unifiedctl's other verbs (--json=MODE, --no-legend, fitted
+ * tables, the pager). */
+static CtlOutput arg_output = {
+        .json = CTL_JSON_OFF,
+        .legend = true,
+        .columns = SIZE_MAX,
+        .ellipsis = "...",
+};
+static bool arg_pager = true;
 static bool arg_ask_password = true;
 static const char *arg_host = NULL;
 static unsigned arg_rounds = 1;
@@ -255,8 +262,8 @@ static int report(const Collector *c) {
         r = chaos_summary_compute(c->results, c->n_results, arg_sla, &s);
         if (r < 0)
                 return log_oom();
-        if (arg_json)
-                r = chaos_report_write_json(&s, c->results, c->n_results, stdout, arg_json == CTL_JSON_PRETTY);
+        if (arg_output.json)
+                r = chaos_report_write_json(&s, c->results, c->n_results, stdout, arg_output.json == CTL_JSON_PRETTY);
         else
                 r = chaos_report_write_table(&s, stdout);
         if (r < 0)
@@ -274,7 +281,7 @@ static int collector_watch(sd_bus *bus, Collector *c, sd_bus_slot **ret) {
 }
 
 static int chaos_inject(sd_bus *bus, char **args) {
-        _cleanup_(collector_done) Collector c = { .progress = arg_json ? NULL : stdout };
+        _cleanup_(collector_done) Collector c = { .progress = arg_output.json ? NULL : stdout };
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         ChaosKind kind = chaos_kind_from_string(args[0]);
         int r;
@@ -289,7 +296,7 @@ static int chaos_inject(sd_bus *bus, char **args) {
         r = inject_and_wait(bus, &c, kind, args[1], false);
         if (r < 0 || arg_no_block)
                 return r;
-        if (arg_json || kind == CHAOS_KIND_STRESS)
+        if (arg_output.json || kind == CHAOS_KIND_STRESS)
                 return report(&c);
         for (size_t i = 0; i < c.n_results; i++)
                 if (c.results[i].id == c.waiting_for)
@@ -298,7 +305,7 @@ static int chaos_inject(sd_bus *bus, char **args) {
 }
 
 static int chaos_run(sd_bus *bus, char **args) {
-        _cleanup_(collector_done) Collector c = { .progress = arg_json ? NULL : stderr };
+        _cleanup_(collector_done) Collector c = { .progress = arg_output.json ? NULL : stderr };
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         ChaosKind scenarios[_CHAOS_KIND_MAX];
         size_t n = 0;
@@ -331,7 +338,7 @@ static int chaos_run(sd_bus *bus, char **args) {
                         if (r < 0)
                                 return r;
                 }
-        if (!arg_json)
+        if (!arg_output.json)
                 printf("\n");
         return report(&c);
 }
@@ -355,8 +362,8 @@ static int chaos_list(sd_bus *bus) {
         t = table_new("ID", "KIND", "AGENT", "PHASE", "DETAIL", NULL);
         if (!t)
                 return log_oom();
-        if (arg_json) {
-                json_writer_init(&w, stdout, arg_json == CTL_JSON_PRETTY ? JSON_WRITER_PRETTY : 0);
+        if (arg_output.json) {
+                json_writer_init(&w, stdout, arg_output.json == CTL_JSON_PRETTY ? JSON_WRITER_PRETTY : 0);
                 json_writer_array_begin(&w);
         }
         r = sd_bus_message_enter_container(reply, 'a', "(tssss)");
@@ -365,7 +372,7 @@ static int chaos_list(sd_bus *bus) {
         while ((r = sd_bus_message_read(reply, "(tssss)", &id, &kind, &agent, &phase, &detail)) > 0) {
                 char buf[sizeof("18446744073709551615")];
 
-                if (arg_json) {
+                if (arg_output.json) {
                         json_writer_object_begin(&w);
                         json_writer_key(&w, "id");
                         json_writer_unsigned(&w, id);
@@ -388,22 +395,16 @@ static int chaos_list(sd_bus *bus) {
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the faults in flight: %m");
 
-        if (arg_json) {
+        if (arg_output.json) {
                 json_writer_array_end(&w);
                 r = json_writer_finish(&w);
                 if (r < 0)
                         return log_error_errno(r, "Failed to write the list: %m");
                 return 0;
         }
-        if (table_rows(t) > 0) {
-                struct winsize ws = {};
-
-                /* Fitted to the terminal as unifiedctl's other tables; $COLUMNS wins. */
-                if (isatty(STDOUT_FILENO))
-                        (void) ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
-                table_print(t, stdout, arg_legend, ctl_columns_pick(getenv("COLUMNS"), ws.ws_col), "...");
-        }
-        if (arg_legend) {
+        if (table_rows(t) > 0)
+                table_print(t, stdout, arg_output.legend, arg_output.columns, arg_output.ellipsis);
+        if (arg_output.legend) {
                 if (table_rows(t) > 0)
                         printf("\n");
                 printf("%zu fault%s in flight.\n", table_rows(t), table_rows(t) == 1 ? "" : "s");
@@ -430,6 +431,7 @@ static void help(void) {
                "     --json[=MODE]         Print the report (or the list) as JSON (docs/chaos.md):\n"
                "                           pretty (the default), short or off\n"
                "     --no-legend           list: no header and footer\n"
+               "     --no-pager            list: do not pipe the output into a pager\n"
                "  -H --host=[USER@]HOST    Operate on a remote host (over ssh)\n"
                "     --no-ask-password     Do not ask for a password when authorization is needed\n"
                "     --rounds=N            run: run each scenario N times (default: 1)\n"
@@ -454,6 +456,7 @@ static int parse_argv(int argc, char *argv[]) {
         enum {
                 ARG_JSON = 0x100,
                 ARG_NO_LEGEND,
+                ARG_NO_PAGER,
                 ARG_NO_ASK_PASSWORD,
                 ARG_ROUNDS,
                 ARG_SLA,
@@ -471,6 +474,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "help",             no_argument,       NULL, 'h'                  },
                 { "json",             optional_argument, NULL, ARG_JSON             },
                 { "no-legend",        no_argument,       NULL, ARG_NO_LEGEND        },
+                { "no-pager",         no_argument,       NULL, ARG_NO_PAGER         },
                 { "host",             required_argument, NULL, 'H'                  },
                 { "no-ask-password",  no_argument,       NULL, ARG_NO_ASK_PASSWORD  },
                 { "rounds",           required_argument, NULL, ARG_ROUNDS           },
@@ -501,10 +505,13 @@ static int parse_argv(int argc, char *argv[]) {
                                 log_error("Invalid --json '%s': expected pretty, short or off.", optarg);
                                 return -EINVAL;
                         }
-                        arg_json = (CtlJson) r;
+                        arg_output.json = (CtlJson) r;
                         break;
                 case ARG_NO_LEGEND:
-                        arg_legend = false;
+                        arg_output.legend = false;
+                        break;
+                case ARG_NO_PAGER:
+                        arg_pager = false;
                         break;
                 case 'H':
                         if (isempty(optarg))
@@ -627,8 +634,18 @@ int ctl_chaos_main(int argc, char *argv[]) {
                 r = chaos_inject(bus, args);
         else if (streq(argv[optind + 1], "run"))
                 r = chaos_run(bus, args);
-        else
+        else {
+                /* As unifiedctl's listings: the width measured before the pager takes stdout, the
+                 * pager opened once connected. */
+                pid_t pager = 0;
+
+                arg_output.columns = ctl_output_columns();
+                arg_output.ellipsis = ctl_output_ellipsis();
+                if (arg_pager)
+                        pager = pager_open();
                 r = chaos_list(bus);
+                pager_close(pager);
+        }
         if (r >= 0)
                 return CTL_EXIT_SUCCESS;
         if (r == -CTL_EXIT_FAILURE || r == -CTL_EXIT_USAGE || r == -CTL_EXIT_NOT_RUNNING ||

@@ -4,9 +4,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <langinfo.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "ctl-util.h"
 #include "macro.h"
@@ -146,6 +149,18 @@ size_t ctl_columns_pick(const char *env, unsigned tty_columns) {
                         return (size_t) v;
         }
         return tty_columns > 0 ? tty_columns : SIZE_MAX;
+}
+
+size_t ctl_output_columns(void) {
+        struct winsize ws = {};
+
+        if (isatty(STDOUT_FILENO))
+                (void) ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+        return ctl_columns_pick(getenv("COLUMNS"), ws.ws_col);
+}
+
+const char *ctl_output_ellipsis(void) {
+        return streq(nl_langinfo(CODESET), "UTF-8") ? "…" : "...";
 }
 
 const char *ctl_metrics_problem(const char *socket_state, const char *socket_result, const char *service_state) {

@@ -74,6 +74,11 @@ int ctl_json_from_string(const char *arg);
 /* How wide tables may be: $COLUMNS ("env", if a positive number), else the terminal's width
  * ("tty_columns", 0 if stdout is no terminal), else no limit (SIZE_MAX): a pipe gets whole lines. */
 size_t ctl_columns_pick(const char *env, unsigned tty_columns);
+/* ctl_columns_pick() of $COLUMNS and of stdout's terminal: call it before a pager takes stdout. */
+size_t ctl_output_columns(void);
+/* What ends a table cell cut to fit: "…" in a UTF-8 locale (after setlocale(LC_CTYPE, "")), else
+ * "...". */
+const char *ctl_output_ellipsis(void);
 
 /* How read commands print, from the command line: shared by the bus and the offline verbs. */
 typedef struct CtlOutput {

@@ -6,14 +6,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <langinfo.h>
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -1430,10 +1428,7 @@ static int run(int argc, char *argv[]) {
         }
 
         /* The width before a pager takes stdout over; $COLUMNS wins, as with systemctl. */
-        struct winsize ws = {};
-        if (isatty(STDOUT_FILENO))
-                (void) ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
-        arg_columns = ctl_columns_pick(getenv("COLUMNS"), ws.ws_col);
+        arg_columns = ctl_output_columns();
         /* The bus verbs open it once connected: a failure to connect is one line on the terminal.
          * (--root is only accepted by the bus verb list, which it makes offline.) */
         if (arg_pager && (verb->flags & VERB_PAGER) && (!(verb->flags & VERB_BUS) || arg_root))
@@ -1477,8 +1472,8 @@ int main(int argc, char *argv[]) {
 
         log_setup();
         /* The character set only, for the ellipsis in cut table cells. */
-        if (setlocale(LC_CTYPE, "") && streq(nl_langinfo(CODESET), "UTF-8"))
-                arg_ellipsis = "…";
+        if (setlocale(LC_CTYPE, ""))
+                arg_ellipsis = ctl_output_ellipsis();
         r = run(argc, argv);
         pager_close(arg_pager_pid);
         return r;

@@ -2,6 +2,7 @@
 
 /* Tests for unifiedctl's bus-free decisions: exit statuses, the end of --wait, value formatting. */
 
+#include <locale.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -172,6 +173,15 @@ static void test_columns_pick(void **state) {
         assert_int_equal(ctl_columns_pick("99999999999999999999", 0), SIZE_MAX);
 }
 
+static void test_output_ellipsis(void **state) {
+        /* C.UTF-8 is built into glibc >= 2.35, so this needs no locale package. */
+        if (!setlocale(LC_CTYPE, "C.UTF-8"))
+                skip();
+        assert_string_equal(ctl_output_ellipsis(), "…");
+        assert_non_null(setlocale(LC_CTYPE, "C"));
+        assert_string_equal(ctl_output_ellipsis(), "...");
+}
+
 static void test_pager_pick(void **state) {
         assert_string_equal(pager_pick(NULL, NULL), "");                /* less, then more */
         assert_string_equal(pager_pick(NULL, "most"), "most");
@@ -257,6 +267,7 @@ int main(void) {
                 cmocka_unit_test(test_argument_is_file),
                 cmocka_unit_test(test_json_from_string),
                 cmocka_unit_test(test_columns_pick),
+                cmocka_unit_test(test_output_ellipsis),
                 cmocka_unit_test(test_pager_pick),
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_metrics_problem),
