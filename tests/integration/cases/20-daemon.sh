@@ -227,7 +227,7 @@ test_unprivileged_user_reads_but_cannot_start() {
 # the checks in flight (16 per user, 64 in all) and refuses the excess at once with
 # org.freedesktop.DBus.Error.LimitsExceeded, so its own calls to systemd never meet the bus's limit on
 # pending replies: the profile comes up with every breaker closed. And callers that hang up before
-# their answer leave nothing behind: the daemon's memory after 1,600 of them is within 0.5 MiB.
+# their answer leave nothing behind: the daemon's memory after 800 of them is within 0.5 MiB.
 hung_up_calls() {
         as_user sh -c "seq $1 | xargs -P 4 -I{} busctl call --expect-reply=no org.unified1 /org/unified1 \
                 org.unified1.Manager StartProfile s core"
@@ -272,15 +272,16 @@ RULES
         ! grep -qiE 'disconnected|no reply|not provided' "$log" || _lib_fail "the daemon failed to answer"
 
         # Callers that hang up (polkitd then answers for a name that is gone): a first round, so that
-        # what the allocator keeps after a flood is in "before"; then 1,600.
+        # what the allocator keeps after a flood is in "before"; then 800, enough for a leak of a
+        # message per call to show above the bound (each busctl costs ~80 ms of the VM's CPUs).
         pid=$(unit_prop unified.service MainPID)
-        hung_up_calls 400
-        sleep 20
+        hung_up_calls 200
+        sleep 10
         before=$(awk '$1 == "RssAnon:" { print $2 }' "/proc/$pid/status")
-        hung_up_calls 1600
-        sleep 20
+        hung_up_calls 800
+        sleep 10
         after=$(awk '$1 == "RssAnon:" { print $2 }' "/proc/$pid/status")
-        echo "unifiedd RssAnon: $before kB before, $after kB after 1600 hung-up callers"
+        echo "unifiedd RssAnon: $before kB before, $after kB after 800 hung-up callers" | tee >(logger -t itest-flood)
         assert_eq "$pid" "$(unit_prop unified.service MainPID)" "daemon PID"
         assert_eq running "$(mgr State)" "state of core after the floods"
         [ $((after - before)) -le 512 ] || _lib_fail "unifiedd grew by $((after - before)) kB"
