@@ -74,7 +74,7 @@ _where() {
 }
 
 _run_file() {
-        local path=$1 file name rc cases out
+        local path=$1 file name rc cases out t0
         file=$(basename "$path")
         CASE_FILE=$path
         # shellcheck source=lib.sh
@@ -96,6 +96,7 @@ _run_file() {
 
         for name in "${cases[@]}"; do
                 cursor=$(journalctl -q -n 1 --show-cursor -o cat 2>/dev/null | sed -n 's/^-- cursor: //p')
+                t0=$EPOCHREALTIME
                 rm -f "$STATE/skip" "$STATE/todo"
                 rc=0
                 (
@@ -120,6 +121,8 @@ _run_file() {
                         wait "$spid" 2>/dev/null
                 fi
                 _report "$file" "$name" "$rc" "$out"
+                awk -v a="$t0" -v b="$EPOCHREALTIME" -v c="$file: $name" 'BEGIN { printf "%.1f %s\n", b - a, c }' \
+                        >>"$STATE/times"
         done
 
         if declare -F teardown_file >/dev/null; then
@@ -133,5 +136,12 @@ for path in "$@"; do
         echo "# $(basename "$path")"
         ( _run_file "$path" )
 done
+# Where the VM's time went (setup_file of a file is not counted): what to look at first when the
+# suite grows slow.
+if [ -s "$STATE/times" ]; then
+        echo "slowest cases (seconds):"
+        sort -rn "$STATE/times" | head -n 10
+        awk '{ s += $1 } END { printf "%.0f s in %d cases\n", s, NR }' "$STATE/times"
+fi | _diag
 echo "1..$(cat "$STATE/count")"
 rm -rf "$STATE"
