@@ -75,6 +75,20 @@ static int agent_apply_unit_properties(AgentRuntime *a, bool socket, const char 
         changed = agent_runtime_apply(a, socket, &p);
         if (changed < 0)
                 return changed;
+        /* After a resync, the reply to our GetAll says whether the start job we wait for still exists.
+         * systemd sends JobRemoved the moment a job ends, so a reply that no longer shows it comes after
+         * that signal: if the signal has not come, it was lost. */
+        if (unit && a->resyncing && p.has_job) {
+                a->resyncing = false;
+                if (a->start_job && !streq(p.job, a->start_job)) {
+                        _cleanup_free_ char *job = strdup(a->start_job);
+
+                        if (!job)
+                                return -ENOMEM;
+                        log_notice("The start job of agent %s ended while systemd was off the bus.", a->name);
+                        agent_job_removed(a, job, streq_ptr(a->active_state, "failed") ? "failed" : "done");
+                }
+        }
         if (changed > 0)
                 bus_agent_changed(a, AGENT_DIRTY_UNIT);
         if (unit)
@@ -170,6 +184,13 @@ void agent_refresh(AgentRuntime *a, bool unheard_only) {
         }
         if (a->socket_unit && (!unheard_only || !a->socket_heard))
                 agent_get_all(a, a->socket_unit, SYSTEMD_UNIT_IFACE);
+}
+
+void agent_resync(AgentRuntime *a) {
+        if (a->leaving)
+                return;
+        a->resyncing = true;
+        agent_refresh(a, false);
 }
 
 static int on_confirm_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {

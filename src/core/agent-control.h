@@ -49,4 +49,8 @@ void agent_confirm_failed(AgentRuntime *a);
 
 /* systemd's signals about our jobs and units, dispatched by unit name. */
 void agent_job_removed(AgentRuntime *a, const char *job, const char *result);
+/* systemd came back on the bus (PID 1 re-executed, or dbus-daemon dropped its connection): what it
+ * announced meanwhile is lost. Asks for the state of the agent's units again, and finishes a start job
+ * that ended unheard. */
+void agent_resync(AgentRuntime *a);
 void agent_unit_removed(AgentRuntime *a, bool socket);

@@ -139,6 +139,11 @@ static int unit_property_read(sd_bus_message *msg, const char *interface, const 
                         p->has_state_change = r >= 0;
                         return r;
                 }
+                if (streq(name, "Job")) {
+                        r = sd_bus_message_read(msg, "v", "(uo)", NULL, &p->job);
+                        p->has_job = r >= 0;
+                        return r;
+                }
                 if (streq(name, "InvocationID")) {
                         r = sd_bus_message_enter_container(msg, 'v', "ay");
                         if (r < 0)

@@ -96,6 +96,8 @@ struct AgentRuntime {
         bool socket_heard;              /* and of the socket */
         bool runtime_changed;           /* limits were changed with SetUnitProperties: systemd keeps them as
                                          * drop-ins that must be reverted before the name is reused */
+        bool resyncing;                 /* systemd came back on the bus: the next GetAll of the service
+                                         * says whether the start job we wait for still exists */
 
         /* The circuit breaker and its one timer (CLOCK_BOOTTIME). */
         Breaker breaker;
@@ -148,6 +150,8 @@ typedef struct UnitProperties {
         usec_t state_change;            /* StateChangeTimestamp (CLOCK_REALTIME) */
         bool has_invocation;
         sd_id128_t invocation;          /* InvocationID, SD_ID128_NULL if there is none */
+        bool has_job;
+        const char *job;                /* Job: the path of the unit's pending job, "/" if none */
         /* org.freedesktop.systemd1.Service */
         const char *result;
         bool has_main_pid, has_n_restarts;

@@ -33,10 +33,10 @@
 
 #define IN_SET(x, a, b) ((x) == (a) || (x) == (b))
 
-/* Userdata of a call about no agent (the slice, unified@ instances): what to say if it fails. */
+/* Userdata of a call about no agent (the slice, unified@ instances, a stop job): what to say if it fails. */
 typedef struct CallContext {
         Manager *manager;
-        char *unit;
+        char *object;                   /* the unit (or job) the call is about */
 } CallContext;
 
 static void call_context_free(void *p) {
@@ -44,17 +44,17 @@ static void call_context_free(void *p) {
 
         if (!c)
                 return;
-        free(c->unit);
+        free(c->object);
         free(c);
 }
 
-static CallContext *call_context_new(Manager *m, const char *unit) {
+static CallContext *call_context_new(Manager *m, const char *object) {
         CallContext *c = calloc(1, sizeof(CallContext));
 
         if (!c)
                 return NULL;
         c->manager = m;
-        if (unit && !(c->unit = strdup(unit)))
+        if (object && !(c->object = strdup(object)))
                 return mfree(c);
         return c;
 }
@@ -63,7 +63,7 @@ static int on_generic_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
         CallContext *c = userdata;
 
         if (sd_bus_message_is_method_error(reply, NULL))
-                log_debug("%s: %s", strna(c->unit), sd_bus_message_get_error(reply)->message);
+                log_debug("%s: %s", strna(c->object), sd_bus_message_get_error(reply)->message);
         return 0;
 }
 
@@ -496,6 +496,67 @@ static int on_unit_removed(sd_bus_message *msg, void *userdata, sd_bus_error *re
 }
 
 /* ---------------------------------------------------------------------------------------------------
+ * systemd leaving the bus and coming back */
+
+/* A stop the switch waits for: still pending, or over with its JobRemoved lost. */
+static int on_stop_job_checked(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        CallContext *c = userdata;      /* c->object: the job */
+        Manager *m = c->manager;
+
+        if (!sd_bus_message_is_method_error(reply, NULL) || !strv_contains(m->stop_jobs, c->object))
+                return 0;
+        log_debug("Stop job %s ended while systemd was off the bus.", c->object);
+        strv_remove_one(m->stop_jobs, c->object);
+        manager_maybe_finish_stops(m);
+        return 0;
+}
+
+static int on_resubscribed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        /* systemd restores its subscribers when it reconnects: "already subscribed" is the usual answer. */
+        if (e && !sd_bus_error_has_name(e, "org.freedesktop.systemd1.AlreadySubscribed"))
+                log_warning("Failed to subscribe to systemd again: %s", e->message);
+        return 0;
+}
+
+/* What systemd announced while it was off the bus is lost, and with it maybe the end of jobs we wait for
+ * and the state of our units: ask again, as after adoption. */
+static void manager_resync(Manager *m) {
+        int r;
+
+        r = systemd_manager_call(m->systemd, "Subscribe", &(SystemdCall) { on_resubscribed, .urgent = true }, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to subscribe to systemd again: %m");
+        for (size_t i = 0; i < m->n_agents; i++)
+                agent_resync(m->agents[i]);
+        STRV_FOREACH(j, m->stop_jobs) {
+                CallContext *c = call_context_new(m, *j);
+
+                if (!c)
+                        return (void) log_oom();
+                r = systemd_get_job_id(m->systemd, *j, &(SystemdCall) { on_stop_job_checked, c, call_context_free });
+                if (r < 0)
+                        log_warning_errno(r, "Failed to ask systemd about job %s: %m", *j);
+        }
+}
+
+static int on_systemd_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        const char *name, *old_owner, *new_owner;
+        Manager *m = userdata;
+
+        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0 || !streq(name, SYSTEMD_SERVICE))
+                return 0;
+        if (isempty(new_owner)) {
+                log_warning("systemd left the bus; following its units again when it is back.");
+                return 0;
+        }
+        log_notice("systemd is on the bus again: reading the state of %zu agents.", m->n_agents);
+        manager_resync(m);
+        return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------
  * The slice's budget */
 
 static void slice_set(Manager *m, const UnitSpec *slice) {
@@ -578,8 +639,8 @@ static int on_list_instances(sd_bus_message *reply, void *userdata, sd_bus_error
                 return 0;
         while (sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, &active, NULL, NULL, NULL, NULL,
                                    NULL, NULL) > 0) {
-                /* c->unit is the instance that should run ("" for none). */
-                if (streq(name, strempty(c->unit)) || streq(active, "inactive") || streq(active, "failed"))
+                /* c->object is the instance that should run ("" for none). */
+                if (streq(name, strempty(c->object)) || streq(active, "inactive") || streq(active, "failed"))
                         continue;
                 /* Only an active instance runs its ExecStop= (a oneshot stopped while activating does not). */
                 if (streq(active, "active"))
@@ -647,8 +708,8 @@ static int on_instance_stop_reply(sd_bus_message *reply, void *userdata, sd_bus_
         if (!sd_bus_message_is_method_error(reply, NULL))
                 return 0;
         /* No stop job: nothing is left to wait for. */
-        log_debug("%s: %s", c->unit, sd_bus_message_get_error(reply)->message);
-        if (streq_ptr(m->instance_cancelled, c->unit))
+        log_debug("%s: %s", c->object, sd_bus_message_get_error(reply)->message);
+        if (streq_ptr(m->instance_cancelled, c->object))
                 m->instance_cancelled = mfree(m->instance_cancelled);
         return 0;
 }
@@ -1247,6 +1308,14 @@ int manager_startup(Manager *m) {
                                 on_unit_removed, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch systemd units: %m");
+        /* PID 1 re-executes (on every upgrade of systemd) and, under enough load, dbus-daemon drops its
+         * connection: either way, what it announces meanwhile never reaches us. */
+        r = sd_bus_add_match(m->bus, NULL,
+                             "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                             "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" SYSTEMD_SERVICE "'",
+                             on_systemd_owner_changed, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch systemd's bus name: %m");
         r = sd_bus_call_method(m->bus, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, "Subscribe", &error,
                                NULL, NULL);
         if (r < 0)

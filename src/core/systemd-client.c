@@ -556,6 +556,21 @@ int systemd_get_unit_properties(SystemdClient *client, const char *unit, const c
         return systemd_client_call(client, m, c);
 }
 
+int systemd_get_job_id(SystemdClient *client, const char *job, const SystemdCall *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(client_bus(client), &m, SYSTEMD_SERVICE, job,
+                                           "org.freedesktop.DBus.Properties", "Get");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", "org.freedesktop.systemd1.Job", "Id");
+        if (r < 0) {
+                systemd_call_abandon(c);
+                return r;
+        }
+        return systemd_client_call(client, m, c);
+}
+
 int systemd_parse_version(const char *s, unsigned *ret) {
         unsigned long v;
         char *end;

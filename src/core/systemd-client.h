@@ -81,6 +81,10 @@ int systemd_manager_call(SystemdClient *client, const char *method, const System
 /* org.freedesktop.DBus.Properties.GetAll on the unit's object. */
 int systemd_get_unit_properties(SystemdClient *client, const char *unit, const char *interface, const SystemdCall *c);
 
+/* org.freedesktop.DBus.Properties.Get of the Id of the job at "job": answered with an error once the job
+ * is over (systemd drops its object). */
+int systemd_get_job_id(SystemdClient *client, const char *job, const SystemdCall *c);
+
 /* The object path systemd serves "unit" under, without asking it. */
 int systemd_unit_path(const char *unit, char **ret);
 /* "252.39-1~deb12u2" or "252" -> 252; -EINVAL if it does not start with a number. */

@@ -151,6 +151,8 @@ struct FakeSystemd {
         size_t n_verdicts;
         unsigned n_checks, n_checks_pending, peak_checks_pending;
         usec_t stop_usec;
+        bool muted;                     /* off the bus: what changes is not announced */
+        char **subscribed;              /* unique names of the clients that called Subscribe */
 };
 
 /* ---------------------------------------------------------------------------------------------------
@@ -251,7 +253,7 @@ static void set_string(char **field, const char *value) {
 }
 
 static const char *const unit_iface_props[] = { "Id", "LoadState", "ActiveState", "SubState", "ConditionResult",
-                                                "StateChangeTimestamp", "InvocationID", NULL };
+                                                "StateChangeTimestamp", "InvocationID", "Job", NULL };
 static const char *const service_iface_props[] = { "Result", "MainPID", "NRestarts", "Slice", "Environment",
                                                    "MemoryMax", "MemorySwapMax", "MemoryCurrent", "IPAddressDeny",
                                                    NULL };
@@ -280,6 +282,8 @@ static void job_finish(FakeUnit *u, const char *result) {
                 return;
         u->job_id = 0;
         die_if(asprintf(&job, JOB_PREFIX "%u", id) < 0, "asprintf");
+        if (u->fake->muted)
+                return;
         (void) sd_bus_emit_signal(u->fake->bus, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, "JobRemoved", "uoss", id, job,
                                   u->name, result);
 }
@@ -681,7 +685,15 @@ static void record_call(FakeSystemd *f, const char *method, const char *unit) {
  * org.freedesktop.systemd1.Manager */
 
 static int method_subscribe(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        record_call(userdata, "Subscribe", NULL);
+        FakeSystemd *f = userdata;
+        const char *sender = sd_bus_message_get_sender(m);
+
+        record_call(f, "Subscribe", NULL);
+        /* As systemd: a client subscribes once, and stays subscribed across systemd's reconnections. */
+        if (strv_contains(f->subscribed, sender))
+                return sd_bus_error_setf(error, "org.freedesktop.systemd1.AlreadySubscribed",
+                                         "Client is already subscribed.");
+        die_if(strv_extend(&f->subscribed, sender) < 0, "strv_extend");
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -1020,6 +1032,13 @@ static int append_value(sd_bus_message *reply, const FakeUnit *unit, const char 
                         r = sd_bus_message_close_container(reply);
                 return r;
         }
+        if (streq(name, "Job")) {
+                _cleanup_free_ char *job = NULL;
+
+                if (u->job_id > 0 && asprintf(&job, JOB_PREFIX "%u", u->job_id) < 0)
+                        return -ENOMEM;
+                return sd_bus_message_append(reply, "v", "(uo)", u->job_id, job ?: "/");
+        }
         if (streq(name, "Result"))
                 return sd_bus_message_append(reply, "v", "s", u->result);
         if (streq(name, "MainPID"))
@@ -1069,6 +1088,8 @@ static int emit_changed(FakeUnit *u, const char *iface, const char *const *names
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
+        if (u->fake->muted)
+                return 0;
         r = sd_bus_message_new_signal(u->fake->bus, &m, u->path, "org.freedesktop.DBus.Properties",
                                       "PropertiesChanged");
         if (r >= 0)
@@ -1130,6 +1151,31 @@ static int on_unit_object(sd_bus_message *m, void *userdata, sd_bus_error *error
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+/* A pending job's object: Get of org.freedesktop.systemd1.Job's Id. A job that is over has no object, as
+ * in systemd. */
+static int on_job_object(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        FakeSystemd *f = userdata;
+        const char *path = sd_bus_message_get_path(m), *iface, *name;
+        uint32_t id = 0;
+        int r;
+
+        if (!sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", "Get"))
+                return 0;
+        r = sd_bus_message_read(m, "ss", &iface, &name);
+        if (r < 0)
+                return r;
+        if (sscanf(path, JOB_PREFIX "%" SCNu32, &id) != 1 || id == 0)
+                return 0;
+        record_call(f, "GetJob", path + strlen(JOB_PREFIX));
+        for (size_t i = 0; i < f->n_units; i++)
+                if (f->units[i]->job_id == id) {
+                        if (!streq(iface, "org.freedesktop.systemd1.Job") || !streq(name, "Id"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property.");
+                        return sd_bus_reply_method_return(m, "v", "u", id);
+                }
+        return 0;
 }
 
 /* ---------------------------------------------------------------------------------------------------
@@ -1252,6 +1298,8 @@ static void *fake_thread(void *userdata) {
         die_if(sd_bus_add_object_vtable(f->bus, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, manager_vtable, f) < 0,
                "manager vtable");
         die_if(sd_bus_add_fallback(f->bus, NULL, UNIT_PREFIX, on_unit_object, f) < 0, "unit objects");
+        die_if(sd_bus_add_fallback(f->bus, NULL, "/org/freedesktop/systemd1/job", on_job_object, f) < 0,
+               "job objects");
         f->polkit_bus = connect_bus(f, POLKIT_SERVICE);
         die_if(sd_bus_add_object_vtable(f->polkit_bus, NULL, POLKIT_PATH, POLKIT_IFACE, polkit_vtable, f) < 0,
                "polkit vtable");
@@ -1266,6 +1314,7 @@ static void *fake_thread(void *userdata) {
         for (size_t i = 0; i < f->n_units; i++)
                 unit_free(f->units[i]);
         free(f->units);
+        strv_free(f->subscribed);
         sd_bus_flush_close_unref(f->bus);
         sd_bus_flush_close_unref(f->polkit_bus);
         sd_event_unref(f->event);
@@ -1421,6 +1470,24 @@ static void do_add_unit(FakeSystemd *f, void *userdata) {
 
 void fake_systemd_add_unit(FakeSystemd *f, const char *unit, const char *slice, char **environment) {
         fake_systemd_exec(f, do_add_unit, &(Args) { .unit = unit, .s = slice, .strv = environment });
+}
+
+static void do_mute(FakeSystemd *f, void *userdata) {
+        f->muted = *(bool *) userdata;
+}
+
+void fake_systemd_mute(FakeSystemd *f, bool muted) {
+        fake_systemd_exec(f, do_mute, &muted);
+}
+
+static void do_rejoin(FakeSystemd *f, void *userdata) {
+        die_if(sd_bus_release_name(f->bus, SYSTEMD_SERVICE) < 0, "sd_bus_release_name");
+        die_if(sd_bus_request_name(f->bus, SYSTEMD_SERVICE, 0) < 0, "sd_bus_request_name");
+        f->muted = false;
+}
+
+void fake_systemd_rejoin(FakeSystemd *f) {
+        fake_systemd_exec(f, do_rejoin, NULL);
 }
 
 static void do_crash(FakeSystemd *f, void *userdata) {

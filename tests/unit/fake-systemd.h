@@ -64,6 +64,12 @@ void fake_systemd_set_stop_time(FakeSystemd *f, usec_t usec);
  * with "environment" (NULL-terminated, may be NULL). */
 void fake_systemd_add_unit(FakeSystemd *f, const char *unit, const char *slice, char **environment);
 
+/* While muted, systemd's signals are lost on the way (as when dbus-daemon drops PID 1's connection, or
+ * while PID 1 re-executes); its calls are still answered. */
+void fake_systemd_mute(FakeSystemd *f, bool muted);
+/* systemd leaves the bus and comes back (NameOwnerChanged twice), no longer muted. */
+void fake_systemd_rejoin(FakeSystemd *f);
+
 /* The main process of "unit" dies with "result" ("signal", "exit-code", "oom-kill", "watchdog"). */
 void fake_systemd_crash(FakeSystemd *f, const char *unit, const char *result);
 /* A client connects to a lazy agent's socket: its service starts. */

@@ -519,6 +519,60 @@ static void test_untrusted_runtime_directory(void **state) {
 }
 
 /* ---------------------------------------------------------------------------------------------------
+ * systemd off the bus: PID 1 re-executes (every upgrade of systemd), or dbus-daemon drops its
+ * connection under load (bench/scale saw it at 1,000 units). What systemd announces meanwhile is
+ * lost; when it is back, the daemon asks again. */
+
+static void test_systemd_rejoin_finishes_unheard_starts(void **state) {
+        ManagerFixture *x = *state;
+        _cleanup_free_ char *s = NULL;
+
+        manager_fixture_start_manager(x);
+        assert_true(manager_fixture_wait_state(x, "inactive", WAIT));
+        fake_systemd_mute(x->fake, true);
+        start_profile(x, "alpha");
+        /* The units come up and the start jobs end, unheard: the profile stays starting. */
+        assert_true(manager_fixture_wait_unit(x, "unified-hub.service", "active", WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified-worker.service", "active", WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified-helper.service", "active", WAIT));
+        manager_fixture_pump_for(x, 50 * USEC_PER_MSEC);
+        s = manager_fixture_get_string(x, UNIFIED_OBJECT_PATH, UNIFIED_MANAGER_IFACE, "State");
+        assert_string_equal(s, "starting");
+
+        fake_systemd_rejoin(x->fake);
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_true(manager_fixture_wait_agent(x, "hub", "ActiveState", "active", WAIT));
+        assert_true(manager_fixture_wait_agent(x, "lazybones", "ActiveState", "inactive", WAIT));
+        /* Subscribed again (systemd answers "already subscribed"), and nothing was started twice. */
+        assert_int_equal(fake_systemd_count_calls(x->fake, "Subscribe", NULL), 2);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", NULL), 4);
+
+        /* Signals are heard again: a crash is followed. */
+        fake_systemd_crash(x->fake, "unified-helper.service", "signal");
+        assert_true(manager_fixture_wait_agent(x, "helper", "ActiveState", "active", WAIT));
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+}
+
+static void test_systemd_rejoin_finishes_unheard_stops(void **state) {
+        ManagerFixture *x = *state;
+
+        start_running(x, "alpha");
+        fake_systemd_mute(x->fake, true);
+        /* The switch waits for the stops of helper and lazybones before it starts extra; their JobRemoved
+         * never comes. */
+        start_profile(x, "beta");
+        assert_true(manager_fixture_wait_unit(x, "unified-helper.service", NULL, WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified-lazybones.socket", NULL, WAIT));
+        manager_fixture_pump_for(x, 50 * USEC_PER_MSEC);
+        assert_int_equal(fake_systemd_count_calls(x->fake, "StartTransientUnit", "unified-extra.service"), 0);
+
+        fake_systemd_rejoin(x->fake);
+        assert_true(manager_fixture_wait_state(x, "running", WAIT));
+        assert_true(manager_fixture_wait_unit(x, "unified-extra.service", "active", WAIT));
+        assert_true(fake_systemd_count_calls(x->fake, "GetJob", NULL) >= 1);
+}
+
+/* ---------------------------------------------------------------------------------------------------
  * Adoption: the daemon restarts, the agents do not */
 
 static void test_restart_adopts_running_agents(void **state) {
@@ -1396,6 +1450,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reload_profiles, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_untrusted_profiles_are_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_untrusted_runtime_directory, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_systemd_rejoin_finishes_unheard_starts, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_systemd_rejoin_finishes_unheard_stops, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_adopts_running_agents, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adoption_without_state_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_without_profile_are_left_alone, setup, teardown),
