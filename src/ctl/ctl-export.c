@@ -33,7 +33,7 @@ static const char *arg_image = EXPORT_IMAGE_DEFAULT;
 static const char *arg_namespace = NULL;
 static const char *arg_output = NULL;
 static unsigned arg_cpus = 0;
-static bool arg_json = false;
+static CtlJson arg_json = CTL_JSON_OFF;
 
 static void help(void) {
         printf("%s [OPTIONS...] export kubernetes PROFILE|FILE\n\n"
@@ -47,7 +47,8 @@ static void help(void) {
                "     --cpus=N              CPUs of the machine the profile's cpu_quota is a share of\n"
                "                           (default: this machine's)\n"
                "     --output=FILE         Write to FILE instead of stdout\n"
-               "     --json                A v1 List in JSON instead of YAML documents\n"
+               "     --json[=MODE]         A v1 List in JSON instead of YAML documents: pretty (the\n"
+               "                           default), short (one line) or off\n"
                "     --root=DIR            Look for profiles below DIR\n",
                program_invocation_short_name);
 }
@@ -62,7 +63,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_OUTPUT,
         };
         static const struct option options[] = { { "help", no_argument, NULL, 'h' },
-                                                 { "json", no_argument, NULL, ARG_JSON },
+                                                 { "json", optional_argument, NULL, ARG_JSON },
                                                  { "root", required_argument, NULL, ARG_ROOT },
                                                  { "image", required_argument, NULL, ARG_IMAGE },
                                                  { "namespace", required_argument, NULL, ARG_NAMESPACE },
@@ -79,7 +80,11 @@ static int parse_argv(int argc, char *argv[]) {
                         help();
                         return 0;
                 case ARG_JSON:
-                        arg_json = true;
+                        r = ctl_json_from_string(optarg);
+                        if (r < 0)
+                                return log_error_errno(-EINVAL, "Invalid --json '%s': expected pretty, short or off.",
+                                                       optarg);
+                        arg_json = (CtlJson) r;
                         break;
                 case ARG_ROOT:
                         arg_root = optarg;
@@ -175,7 +180,8 @@ int ctl_export_main(int argc, char *argv[]) {
                 .image = arg_image,
                 .namespace = arg_namespace,
                 .n_cpus = arg_cpus,
-                .json = arg_json,
+                .json = arg_json != CTL_JSON_OFF,
+                .compact = arg_json == CTL_JSON_SHORT,
         };
 
         /* Into a temporary file next to the output, renamed once complete: a failed export leaves no

@@ -664,7 +664,7 @@ int kube_export(
                 return r;
 
         if (o.json) {
-                json_writer_init(&o.j, f, JSON_WRITER_PRETTY);
+                json_writer_init(&o.j, f, opts->compact ? 0 : JSON_WRITER_PRETTY);
                 json_writer_object_begin(&o.j);
                 json_writer_key(&o.j, "apiVersion");
                 json_writer_string(&o.j, "v1");

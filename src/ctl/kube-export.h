@@ -23,6 +23,7 @@ typedef struct KubeExportOptions {
         const char *namespace; /* NULL: "unified-<profile>" */
         unsigned n_cpus;       /* the machine the profile's cpu_quota is a share of, >= 1 */
         bool json;             /* a "v1" List instead of a multi-document YAML stream */
+        bool compact;          /* the List on one line (--json=short) */
 } KubeExportOptions;
 
 /* Writes the manifests of "p" to "f". *ret_warnings gets one line per profile key that has no

@@ -133,6 +133,31 @@ static void test_core_json(void **state) {
         check_golden("core", true, "core.json", NULL);
 }
 
+/* --json=short: the same List on one line, which is the pretty one without the layout. */
+static void test_core_json_compact(void **state) {
+        _cleanup_(profile_freep) Profile *p = load("core");
+        _cleanup_free_ char *pretty = NULL, *compact = NULL, *error = NULL;
+        KubeExportOptions o = { .image = IMAGE, .n_cpus = 4, .json = true };
+        size_t k = 0;
+        bool in_string = false;
+
+        assert_int_equal(export(p, &o, &pretty, NULL, &error), 0);
+        o.compact = true;
+        assert_int_equal(export(p, &o, &compact, NULL, &error), 0);
+        assert_ptr_equal(strchr(compact, '\n'), compact + strlen(compact) - 1);     /* one line */
+        /* The pretty text with the whitespace outside strings dropped. */
+        for (const char *c = pretty; *c; c++) {
+                if (*c == '"' && (c == pretty || c[-1] != '\\'))
+                        in_string = !in_string;
+                if (!in_string && (*c == ' ' || *c == '\n'))
+                        continue;
+                pretty[k++] = *c;
+        }
+        pretty[k] = '\0';
+        compact[strlen(compact) - 1] = '\0';
+        assert_string_equal(compact, pretty);
+}
+
 static void test_tutoring_yaml(void **state) {
         check_golden("tutoring", false, "tutoring.yaml", "tutoring.warnings");
 }
@@ -329,6 +354,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_core_yaml),
                 cmocka_unit_test(test_core_json),
+                cmocka_unit_test(test_core_json_compact),
                 cmocka_unit_test(test_tutoring_yaml),
                 cmocka_unit_test(test_sandbox_yaml),
                 cmocka_unit_test(test_budget_and_namespace_options),
