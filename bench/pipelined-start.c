@@ -9,6 +9,8 @@
  * The calls go out through a window of FLOOR_WINDOW_DEFAULT (--window): dbus-daemon refuses a call once
  * a connection has 128 waiting for their reply, and bench/scale starts up to 1000 agents. The shipped
  * profiles (at most 78 calls) never fill it, so for them every call still goes out at once.
+ * The daemon's client also keeps at most SYSTEMD_JOBS_MAX jobs pending (systemd-client.h): past some
+ * 500, PID 1 loses its bus connection. The floor goes through the same client and the same bound.
  *
  * --sandbox (bench/sandbox-cost) takes the planner's sandbox off the services, or all of it but the
  * properties named, so that what each setting costs at start is measured on otherwise identical units;

@@ -86,6 +86,7 @@ static int agent_apply_unit_properties(AgentRuntime *a, bool socket, const char 
                         if (!job)
                                 return -ENOMEM;
                         log_notice("The start job of agent %s ended while systemd was off the bus.", a->name);
+                        systemd_client_job_gone(m->systemd, job);
                         agent_job_removed(a, job, streq_ptr(a->active_state, "failed") ? "failed" : "done");
                 }
         }

@@ -506,6 +506,7 @@ static int on_stop_job_checked(sd_bus_message *reply, void *userdata, sd_bus_err
         if (!sd_bus_message_is_method_error(reply, NULL) || !strv_contains(m->stop_jobs, c->object))
                 return 0;
         log_debug("Stop job %s ended while systemd was off the bus.", c->object);
+        systemd_client_job_gone(m->systemd, c->object);
         strv_remove_one(m->stop_jobs, c->object);
         manager_maybe_finish_stops(m);
         return 0;

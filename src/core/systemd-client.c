@@ -10,6 +10,7 @@
 
 #include "backoff.h"
 #include "log.h"
+#include "strv.h"
 #include "time-util.h"
 
 #include "systemd-client.h"
@@ -124,6 +125,7 @@ struct QueuedCall {
         sd_bus_message *message;        /* kept while in flight too: a transient failure sends it again */
         SystemdCall call;
         unsigned attempts;              /* sent this many times */
+        bool job;                       /* the call queues a job in systemd */
         sd_event_source *retry;         /* waiting to be queued again */
         QueuedCall *prev, *next;        /* in one of the client's queues or in its in-flight list */
 };
@@ -144,6 +146,10 @@ struct SystemdClient {
         unsigned n_queued, n_in_flight, peak_in_flight;
         QueuedCall *retry_list;         /* transient failures waiting for their backoff */
         unsigned n_retries;             /* over the client's lifetime */
+        unsigned max_jobs;
+        unsigned n_job_calls;           /* calls that queue a job, sent and not answered */
+        char **jobs;                    /* the jobs they queued, until JobRemoved */
+        sd_bus_slot *job_removed;
 };
 
 /* How soon a call that failed to go out (out of memory, the write buffer full) is tried again. */
@@ -252,6 +258,7 @@ static bool call_retry(QueuedCall *q) {
         n->message = TAKE_PTR(m);
         n->call = q->call;
         n->attempts = q->attempts;
+        n->job = q->job;
         q->call = (SystemdCall) {};
         list_prepend(&c->retry_list, NULL, n);
         c->n_retries++;
@@ -262,11 +269,46 @@ static bool call_retry(QueuedCall *q) {
 
 static int on_call_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         QueuedCall *q = userdata;
+        const char *job;
 
         /* Never an agent's failure: the bus refused or lost the call. */
         if (reply_is_transient(reply) && call_retry(q))
                 return 0;
+        /* The job holds its slot until JobRemoved (the call's slot is given back in on_call_done()). */
+        if (q->job && q->client && !sd_bus_message_is_method_error(reply, NULL) &&
+            sd_bus_message_read(reply, "o", &job) > 0) {
+                if (strv_extend(&q->client->jobs, job) < 0)
+                        log_oom();
+                (void) sd_bus_message_rewind(reply, true);
+        }
         return q->call.callback ? q->call.callback(reply, q->call.userdata, ret_error) : 0;
+}
+
+static void client_job_remove(SystemdClient *c, const char *job) {
+        for (size_t i = 0; c->jobs && c->jobs[i]; i++)
+                if (streq(c->jobs[i], job)) {
+                        free(c->jobs[i]);
+                        memmove(c->jobs + i, c->jobs + i + 1, (strv_length(c->jobs + i + 1) + 1) * sizeof(char *));
+                        client_dispatch(c);
+                        return;
+                }
+}
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const char *job;
+
+        if (sd_bus_message_read(m, "uo", NULL, &job) > 0)
+                client_job_remove(userdata, job);
+        return 0;
+}
+
+static int on_job_match_installed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        /* Without it no slot would ever be given back: the window would close for good after
+         * SYSTEMD_JOBS_MAX jobs. Say so; the calls still go out, up to that bound. */
+        if (sd_bus_message_is_method_error(m, NULL))
+                log_error("Failed to follow systemd's JobRemoved, starts will stall: %s",
+                          sd_bus_message_get_error(m)->message);
+        return 0;
 }
 
 /* The slot's destroy callback: the call is over, replied to or dropped with the bus. */
@@ -277,6 +319,8 @@ static void on_call_done(void *userdata) {
         if (c) {
                 list_remove(&c->in_flight_list, NULL, q);
                 c->n_in_flight--;
+                if (q->job)
+                        c->n_job_calls--;
         }
         queued_call_free(q);
         if (c)
@@ -293,7 +337,8 @@ static QueuedCall *client_next(SystemdClient *c, CallQueue **ret_queue) {
                 *ret_queue = &c->queues[1];
                 return c->queues[1].head;
         }
-        if (c->queues[0].head && c->n_in_flight < c->max_in_flight) {
+        if (c->queues[0].head && c->n_in_flight < c->max_in_flight &&
+            (!c->queues[0].head->job || systemd_client_jobs(c) < c->max_jobs)) {
                 *ret_queue = &c->queues[0];
                 return c->queues[0].head;
         }
@@ -327,6 +372,8 @@ static void client_dispatch(SystemdClient *c) {
                 q->attempts++;
                 list_prepend(&c->in_flight_list, NULL, q);
                 c->n_in_flight++;
+                if (q->job)
+                        c->n_job_calls++;
                 c->peak_in_flight = MAX(c->peak_in_flight, c->n_in_flight);
 
                 /* The bus owns the slot; on_call_done() runs when the call is over. */
@@ -338,6 +385,7 @@ static void client_dispatch(SystemdClient *c) {
 
 int systemd_client_new(sd_bus *bus, sd_event *event, unsigned max_in_flight, SystemdClient **ret) {
         SystemdClient *c;
+        int r;
 
         assert(bus);
         assert(max_in_flight > 0);
@@ -348,6 +396,13 @@ int systemd_client_new(sd_bus *bus, sd_event *event, unsigned max_in_flight, Sys
         c->bus = sd_bus_ref(bus);
         c->event = event ? sd_event_ref(event) : NULL;
         c->max_in_flight = max_in_flight;
+        c->max_jobs = SYSTEMD_JOBS_MAX;
+        r = sd_bus_match_signal_async(bus, &c->job_removed, SYSTEMD_SERVICE, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE,
+                                      "JobRemoved", on_job_removed, on_job_match_installed, c);
+        if (r < 0) {
+                systemd_client_free(c);
+                return r;
+        }
         *ret = c;
         return 0;
 }
@@ -375,6 +430,8 @@ SystemdClient *systemd_client_free(SystemdClient *c) {
                 q->message = sd_bus_message_unref(q->message);
         }
         sd_event_source_disable_unref(c->retry);
+        sd_bus_slot_unref(c->job_removed);
+        strv_free(c->jobs);
         sd_event_unref(c->event);
         sd_bus_unref(c->bus);
         return mfree(c);
@@ -400,6 +457,32 @@ unsigned systemd_client_retries(const SystemdClient *c) {
         return c->n_retries;
 }
 
+unsigned systemd_client_jobs(const SystemdClient *c) {
+        return c->n_job_calls + strv_length(c->jobs);
+}
+
+void systemd_client_set_max_jobs(SystemdClient *c, unsigned max_jobs) {
+        assert(max_jobs > 0);
+        c->max_jobs = max_jobs;
+        client_dispatch(c);
+}
+
+void systemd_client_job_gone(SystemdClient *c, const char *job) {
+        if (c && job)
+                client_job_remove(c, job);
+}
+
+/* The Manager's methods that queue a job and answer with its path. */
+static bool call_queues_job(sd_bus_message *m) {
+        static const char *const methods[] = {
+                "StartTransientUnit", "StartUnit", "StopUnit", "RestartUnit", "ReloadUnit", "TryRestartUnit",
+                "ReloadOrRestartUnit", "ReloadOrTryRestartUnit", NULL,
+        };
+
+        return streq_ptr(sd_bus_message_get_interface(m), SYSTEMD_MANAGER_IFACE) &&
+               strv_contains((char **) methods, sd_bus_message_get_member(m));
+}
+
 int systemd_client_call(SystemdClient *client, sd_bus_message *m, const SystemdCall *c) {
         QueuedCall *q;
 
@@ -414,6 +497,8 @@ int systemd_client_call(SystemdClient *client, sd_bus_message *m, const SystemdC
         }
         q->client = client;
         q->message = sd_bus_message_ref(m);
+        q->job = call_queues_job(m);
+
         if (c)
                 q->call = *c;
         client_enqueue(client, q, false);

@@ -23,6 +23,13 @@
  * that they never wait behind a profile start. Every call to systemd goes through here. */
 #define SYSTEMD_CALLS_IN_FLIGHT_MAX 32u
 #define SYSTEMD_CALLS_URGENT_RESERVE 8u
+/* Jobs are bounded too. For each job a bus client queues, PID 1 watches that client with a match rule
+ * of its own on the bus, and dbus-daemon allows 512 per connection on the system bus
+ * (max_match_rules_per_connection): with some 500 jobs pending at once PID 1's AddMatch fails and it
+ * drops its bus connection (bench/scale hit it starting 1,000 units). So an ordinary call that queues a
+ * job (StartTransientUnit, StartUnit, StopUnit, RestartUnit...) waits while this many of ours are
+ * pending: sent and not yet removed (JobRemoved). Urgent calls are not held back, only counted. */
+#define SYSTEMD_JOBS_MAX 128u
 /* A call the bus refused (LimitsExceeded) or whose answer it lost (NoReply, Timeout) never reached
  * systemd's decision: it is sent again, up to this many times in all, after 100 ms, 200 ms, ... (with
  * jitter, at most 2 s), and its callback sees only the last answer. */
@@ -62,6 +69,13 @@ unsigned systemd_client_queued(const SystemdClient *c);
 unsigned systemd_client_in_flight_peak(const SystemdClient *c);
 /* Calls sent again after a transient failure. */
 unsigned systemd_client_retries(const SystemdClient *c);
+/* Jobs of ours pending in systemd: calls that queue one, sent, and the jobs they queued until
+ * JobRemoved. */
+unsigned systemd_client_jobs(const SystemdClient *c);
+/* The bound on those for ordinary calls (SYSTEMD_JOBS_MAX unless changed). */
+void systemd_client_set_max_jobs(SystemdClient *c, unsigned max_jobs);
+/* A job whose JobRemoved was lost (systemd was off the bus when it ended): no longer counted. */
+void systemd_client_job_gone(SystemdClient *c, const char *job);
 
 /* Sends "m" (a method call built on the client's bus) now or when the window has room. "c" may be NULL
  * when no reply is wanted; on error its "destroy" has run already. The same holds for the calls below. */

@@ -251,11 +251,108 @@ static void test_free_drops_queued_calls(void **state) {
         peer_done(&peer);
 }
 
+/* The job window: a peer that queues a job per StartUnit, answers at once with its path and removes it
+ * (JobRemoved) 5 ms later, as systemd does with a quick unit. The client keeps at most max_jobs of them
+ * pending, however wide its call window, and every call still succeeds. */
+#define N_JOB_CALLS 24u
+typedef struct JobPeer {
+        sd_bus *bus;
+        sd_event *event;
+        uint32_t next_id;
+        unsigned pending, peak;
+} JobPeer;
+
+typedef struct PendingJob {
+        JobPeer *peer;
+        uint32_t id;
+} PendingJob;
+
+static int on_job_done(sd_event_source *s, uint64_t usec, void *userdata) {
+        PendingJob *j = userdata;
+        char path[64];
+
+        snprintf(path, sizeof(path), "/org/freedesktop/systemd1/job/%u", j->id);
+        j->peer->pending--;
+        assert_true(sd_bus_emit_signal(j->peer->bus, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, "JobRemoved", "uoss", j->id,
+                                       path, "unit.service", "done") >= 0);
+        free(j);
+        return 0;
+}
+
+static int method_start_unit_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        JobPeer *p = userdata;
+        PendingJob *j = calloc(1, sizeof(PendingJob));
+        char path[64];
+
+        assert_non_null(j);
+        j->peer = p;
+        j->id = ++p->next_id;
+        snprintf(path, sizeof(path), "/org/freedesktop/systemd1/job/%u", j->id);
+        p->pending++;
+        p->peak = MAX(p->peak, p->pending);
+        assert_int_equal(sd_event_add_time_relative(p->event, NULL, CLOCK_MONOTONIC, 5 * USEC_PER_MSEC, 0,
+                                                    on_job_done, j), 0);
+        return sd_bus_reply_method_return(m, "o", path);
+}
+
+static const sd_bus_vtable job_peer_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("StartUnit", "ss", "o", method_start_unit_job, 0),
+        SD_BUS_VTABLE_END,
+};
+
+static void run_jobs(const TestBus *b, unsigned max_jobs, Caller *caller, JobPeer *peer) {
+        sd_event *e = NULL;
+        sd_bus *client_bus;
+        SystemdClient *client = NULL;
+        usec_t deadline;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        peer->event = e;
+        peer->bus = test_bus_connect(b, e);
+        assert_true(sd_bus_add_object_vtable(peer->bus, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, job_peer_vtable,
+                                             peer) >= 0);
+        assert_true(sd_bus_request_name(peer->bus, SYSTEMD_SERVICE, 0) >= 0);
+        client_bus = test_bus_connect(b, e);
+        assert_int_equal(systemd_client_new(client_bus, e, BUS_REPLY_LIMIT, &client), 0);
+        systemd_client_set_max_jobs(client, max_jobs);
+        for (unsigned i = 0; i < N_JOB_CALLS; i++)
+                assert_int_equal(systemd_manager_call(client, "StartUnit",
+                                                      &(SystemdCall) { on_reply, caller, on_destroy }, "ss",
+                                                      "unit.service", "replace"),
+                                 0);
+        deadline = now(CLOCK_MONOTONIC) + 20 * USEC_PER_SEC;
+        while ((caller->n_destroyed < N_JOB_CALLS || systemd_client_jobs(client) > 0) &&
+               now(CLOCK_MONOTONIC) < deadline)
+                assert_true(sd_event_run(e, 100 * USEC_PER_MSEC) >= 0);
+        assert_int_equal(caller->n_destroyed, N_JOB_CALLS);
+        assert_int_equal(systemd_client_jobs(client), 0);
+
+        systemd_client_free(client);
+        sd_bus_flush_close_unref(client_bus);
+        sd_bus_flush_close_unref(peer->bus);
+        sd_event_unref(e);
+}
+
+static void test_job_window(void **state) {
+        Caller caller = {}, wide = {};
+        JobPeer peer = {}, control = {};
+
+        run_jobs(*state, 3, &caller, &peer);
+        assert_int_equal(caller.n_ok, N_JOB_CALLS);
+        assert_int_equal(peer.peak, 3);
+        /* The control: with room for every job, the call window alone lets more pile up. */
+        run_jobs(*state, SYSTEMD_JOBS_MAX, &wide, &control);
+        assert_int_equal(wide.n_ok, N_JOB_CALLS);
+        assert_true(control.peak > 3);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_bus_refuses_calls_past_its_limit, bus_setup, bus_teardown),
                 cmocka_unit_test_setup_teardown(test_window_keeps_every_call, bus_setup, bus_teardown),
                 cmocka_unit_test_setup_teardown(test_free_drops_queued_calls, bus_setup, bus_teardown),
+                cmocka_unit_test_setup_teardown(test_job_window, bus_setup, bus_teardown),
         };
 
         if (test_bus_skip_if_missing())
