@@ -75,10 +75,11 @@ static int agent_apply_unit_properties(AgentRuntime *a, bool socket, const char 
         changed = agent_runtime_apply(a, socket, &p);
         if (changed < 0)
                 return changed;
-        /* After a resync, the reply to our GetAll says whether the start job we wait for still exists.
-         * systemd sends JobRemoved the moment a job ends, so a reply that no longer shows it comes after
-         * that signal: if the signal has not come, it was lost. */
-        if (unit && a->resyncing && p.has_job) {
+        /* After a resync, the reply to our GetAll says whether the start job we wait for still exists
+         * (the job is the socket's for a lazy agent, whose start is the socket's). systemd sends
+         * JobRemoved the moment a job ends, so a reply that no longer shows it comes after that signal:
+         * if the signal has not come, it was lost. */
+        if (streq(iface, SYSTEMD_UNIT_IFACE) && socket == !!a->socket_unit && a->resyncing && p.has_job) {
                 a->resyncing = false;
                 if (a->start_job && !streq(p.job, a->start_job)) {
                         _cleanup_free_ char *job = strdup(a->start_job);

@@ -96,7 +96,7 @@ struct AgentRuntime {
         bool socket_heard;              /* and of the socket */
         bool runtime_changed;           /* limits were changed with SetUnitProperties: systemd keeps them as
                                          * drop-ins that must be reverted before the name is reused */
-        bool resyncing;                 /* systemd came back on the bus: the next GetAll of the service
+        bool resyncing;                 /* systemd came back on the bus: the next GetAll of the started unit
                                          * says whether the start job we wait for still exists */
 
         /* The circuit breaker and its one timer (CLOCK_BOOTTIME). */
