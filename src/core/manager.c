@@ -404,30 +404,37 @@ static void manager_update_state(Manager *m) {
         bus_manager_changed(m, MANAGER_DIRTY_STATE);
 }
 
-static int on_state_event(sd_event_source *source, void *userdata) {
+static int on_state_event(sd_event_source *source, uint64_t usec, void *userdata) {
         manager_update_state(userdata);
         return 0;
 }
 
 /* What systemd's signals and the journal change is evaluated once they are all read: the profile state
  * is a walk over every agent, and starting 77 agents brings over a thousand signals in bursts. The
- * defer source runs at idle priority, after the bus and the journal are drained, or at once if the
- * last recomputation is MANAGER_STATE_LAG_MAX_USEC old (signals that never let up). The manager's own
+ * timer runs at idle priority, after the bus and the journal are drained, but no sooner than
+ * MANAGER_STATE_SPACING_PER_AGENT_USEC per agent after the last recomputation, so that the walks cost
+ * the same share of the daemon's time whatever the size of the profile; and it runs at once if the
+ * last recomputation is older than the lag allowed (signals that never let up). The manager's own
  * operations (a switch, a stop) call manager_update_state() directly, so that their answer to a
  * method call already shows the new state. */
 void manager_queue_state_update(Manager *m) {
+        usec_t t = now(CLOCK_MONOTONIC),
+               lag = MAX(MANAGER_STATE_LAG_MAX_USEC, m->n_agents * MANAGER_STATE_LAG_PER_AGENT_USEC),
+               at = MAX(t, m->state_updated_at + m->n_agents * MANAGER_STATE_SPACING_PER_AGENT_USEC);
         int r;
 
-        if (now(CLOCK_MONOTONIC) >= m->state_updated_at + MANAGER_STATE_LAG_MAX_USEC) {
+        if (t >= m->state_updated_at + lag) {
                 manager_update_state(m);
                 return;
         }
         if (m->state_event) {
-                r = sd_event_source_set_enabled(m->state_event, SD_EVENT_ONESHOT);
+                r = sd_event_source_set_time(m->state_event, at);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->state_event, SD_EVENT_ONESHOT);
                 if (r >= 0)
                         return;
         } else {
-                r = sd_event_add_defer(m->event, &m->state_event, on_state_event, m);
+                r = sd_event_add_time(m->event, &m->state_event, CLOCK_MONOTONIC, at, 0, on_state_event, m);
                 if (r >= 0)
                         r = sd_event_source_set_priority(m->state_event, SD_EVENT_PRIORITY_IDLE);
                 if (r >= 0) {

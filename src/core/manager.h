@@ -33,8 +33,14 @@ typedef struct SystemdClient SystemdClient;
 #define UNIFIED_PROFILE_PATH_PREFIX "/org/unified1/profile"
 #define UNIFIED_AGENT_PATH_PREFIX "/org/unified1/agent"
 
-/* How far the profile state may lag behind systemd's signals while they keep coming. */
+/* The profile state is recomputed by a walk over every agent, and a start keeps systemd's signals
+ * coming for a time that also grows with the number of agents: recomputed at a fixed rate, the daemon's
+ * CPU per agent grew with the profile (bench/scale: 18 ms per agent at 300, 29 ms at 1,000). So the
+ * recomputations are spaced by 100 us per agent (7.7 ms for 77 agents, 100 ms for 1,000), and the state
+ * lags behind the signals by at most 100 ms, or a millisecond per agent for big profiles. */
+#define MANAGER_STATE_SPACING_PER_AGENT_USEC 100u
 #define MANAGER_STATE_LAG_MAX_USEC (100 * USEC_PER_MSEC)
+#define MANAGER_STATE_LAG_PER_AGENT_USEC (1 * USEC_PER_MSEC)
 
 /* What changed on the Manager's bus object since it was last announced (bus-manager.c emits). */
 typedef enum ManagerDirty {
@@ -81,7 +87,7 @@ struct Manager {
         size_t n_leaving;
 
         ProfileState state;
-        sd_event_source *state_event;   /* the pending recomputation of "state" (a defer source) */
+        sd_event_source *state_event;   /* the pending recomputation of "state" (a timer) */
         usec_t state_updated_at;        /* CLOCK_MONOTONIC of the last recomputation */
         bool settled;                   /* every agent's first start is over */
         const char *instance_job_mode;  /* once settled, start unified@PROFILE with this job mode ("replace",
