@@ -25,6 +25,7 @@
 #include "polkit.h"
 #include "profile-set.h"
 #include "state.h"
+#include "string-util.h"
 #include "strv.h"
 #include "supervisor.h"
 #include "systemd-client.h"
@@ -198,6 +199,7 @@ Manager *manager_free(Manager *m) {
                 free(m->instance_stops[i].unit);
         free(m->instance_stops);
         free(m->instance_starting);
+        free(m->instance_start_job);
         free(m->instance_cancelled);
         polkit_registry_free(m->polkit);
         /* Calls not yet sent are dropped; those in flight end with the bus. */
@@ -461,6 +463,11 @@ static void strv_remove_one(char **l, const char *s) {
                 }
 }
 
+static void manager_instance_start_over(Manager *m) {
+        m->instance_starting = mfree(m->instance_starting);
+        m->instance_start_job = mfree(m->instance_start_job);
+}
+
 static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
         Manager *m = userdata;
         const char *job, *unit, *result;
@@ -470,8 +477,11 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
         if (sd_bus_message_read(msg, "uoss", &id, &job, &unit, &result) < 0)
                 return 0;
 
-        if (streq_ptr(unit, m->instance_starting))
-                m->instance_starting = mfree(m->instance_starting);
+        /* Our start's own job, not any job of the unit: the start may first cancel a stop of the same
+         * instance still running its ExecStop= (a stop and a start of X in quick succession), and that
+         * stop's JobRemoved "canceled" must not end the start's watch. */
+        if (streq_ptr(job, m->instance_start_job))
+                manager_instance_start_over(m);
         /* The cancelled start ends "canceled" at once; its ExecStart= is gone when the stop is done (or
          * when the start was over before the stop came: then its call was answered already). */
         if (streq_ptr(unit, m->instance_cancelled) && !streq(result, "canceled"))
@@ -519,6 +529,18 @@ static int on_stop_job_checked(sd_bus_message *reply, void *userdata, sd_bus_err
         return 0;
 }
 
+/* The start of unified@X we watch: still pending, or over with its JobRemoved lost. */
+static int on_instance_job_checked(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        CallContext *c = userdata;      /* c->object: the job */
+        Manager *m = c->manager;
+
+        if (sd_bus_message_is_method_error(reply, NULL) && streq_ptr(m->instance_start_job, c->object)) {
+                systemd_client_job_gone(m->systemd, c->object);
+                manager_instance_start_over(m);
+        }
+        return 0;
+}
+
 static int on_resubscribed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
@@ -538,6 +560,16 @@ static void manager_resync(Manager *m) {
                 log_warning_errno(r, "Failed to subscribe to systemd again: %m");
         for (size_t i = 0; i < m->n_agents; i++)
                 agent_resync(m->agents[i]);
+        if (m->instance_start_job) {
+                CallContext *c = call_context_new(m, m->instance_start_job);
+
+                if (!c)
+                        return (void) log_oom();
+                r = systemd_get_job_id(m->systemd, m->instance_start_job,
+                                       &(SystemdCall) { on_instance_job_checked, c, call_context_free });
+                if (r < 0)
+                        log_warning_errno(r, "Failed to ask systemd about job %s: %m", m->instance_start_job);
+        }
         STRV_FOREACH(j, m->stop_jobs) {
                 CallContext *c = call_context_new(m, *j);
 
@@ -658,6 +690,24 @@ static int on_list_instances(sd_bus_message *reply, void *userdata, sd_bus_error
         return 0;
 }
 
+/* The start of unified@X is watched until its job ends (on_job_removed()). */
+static int on_instance_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        CallContext *c = userdata;
+        Manager *m = c->manager;
+        const char *job;
+
+        if (!streq_ptr(m->instance_starting, c->object))
+                return 0;               /* superseded meanwhile */
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                log_debug("%s: %s", c->object, sd_bus_message_get_error(reply)->message);
+                manager_instance_start_over(m);
+                return 0;
+        }
+        if (sd_bus_message_read(reply, "o", &job) > 0 && free_and_strdup(&m->instance_start_job, job) < 0)
+                log_oom();
+        return 0;
+}
+
 /* `systemctl start unified@X`, `unifiedctl start X` and StartProfile(X) end in the same place:
  * unified@X.service active, every other instance stopped. Their ExecStart=/ExecStop= call back into
  * us and find nothing left to do. For a start this runs once the profile has settled: unified@X's
@@ -691,12 +741,13 @@ static void manager_converge_instances(Manager *m, const char *profile, const ch
                 log_oom();
                 return;
         }
-        r = systemd_manager_call(m->systemd, "StartUnit", &(SystemdCall) { on_generic_reply, c, call_context_free },
-                                 "ss", instance, job_mode);
+        r = systemd_manager_call(m->systemd, "StartUnit",
+                                 &(SystemdCall) { on_instance_start_reply, c, call_context_free }, "ss", instance,
+                                 job_mode);
         if (r < 0)
                 return (void) log_warning_errno(r, "Failed to start %s, ignoring: %m", instance);
         manager_cancel_instance_start(m, profile);
-        free(m->instance_starting);
+        manager_instance_start_over(m);
         m->instance_starting = TAKE_PTR(instance);
 }
 
@@ -742,6 +793,7 @@ static void manager_cancel_instance_start(Manager *m, const char *profile) {
                 return (void) log_warning_errno(r, "Failed to stop %s, ignoring: %m", m->instance_starting);
         free(m->instance_cancelled);
         m->instance_cancelled = TAKE_PTR(m->instance_starting);
+        m->instance_start_job = mfree(m->instance_start_job);
 }
 
 /* ---------------------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ struct Manager {
                                          * not called back yet (manager_instance_stop_is_ours()) */
         size_t n_instance_stops;
         char *instance_starting;        /* the unified@PROFILE.service we sent a start for, until its job ends */
+        char *instance_start_job;       /* that start's job, once systemd has answered */
         char *instance_cancelled;       /* one whose start a later switch or stop cancelled, until that stop
                                          * is over: its ExecStart='s StartProfile is stale (manager.c) */
         bool switching;                 /* waiting for stop jobs before starting */
